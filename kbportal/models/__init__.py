@@ -1,0 +1,12 @@
+"""All tables; importing this package registers them on ``SQLModel.metadata``."""
+
+from kbportal.models.audience import Audience, AudienceOrg, AudienceRegion, Status
+from kbportal.models.audit import AuditEvent
+from kbportal.models.org import Organisation
+from kbportal.models.reference import Region, Tier
+from kbportal.models.user import LoginAttempt, LoginLock, LoginSession, Role, User
+
+__all__ = [
+    "Audience", "AudienceOrg", "AudienceRegion", "AuditEvent", "LoginAttempt", "LoginLock",
+    "LoginSession", "Organisation", "Region", "Role", "Status", "Tier", "User",
+]

@@ -1,0 +1,54 @@
+"""How the Reflex app is started: environment for an offline build, and ``serve()``.
+
+Reflex would download bun from GitHub; ``make`` installs bun from the npm registry
+into ``.tools/`` and this module puts it on PATH. Reflex's own state lives in
+``.tools/reflex`` so nothing is written to the home directory.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TOOLS_DIR = PROJECT_ROOT / ".tools"
+
+
+def reflex_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment ``reflex run`` needs here (bun on PATH, no network checks)."""
+    env = dict(os.environ)
+    bin_dirs = [str(TOOLS_DIR / "bin"), str(Path(sys.executable).parent)]
+    env["PATH"] = os.pathsep.join(bin_dirs + [env.get("PATH", "")])
+    env.setdefault("REFLEX_DIR", str(TOOLS_DIR / "reflex"))
+    env.setdefault("BUN_INSTALL_CACHE_DIR", str(TOOLS_DIR / "bun-cache"))
+    env.setdefault("REFLEX_CHECK_LATEST_VERSION", "0")
+    env.setdefault("REFLEX_TELEMETRY_ENABLED", "0")
+    env.setdefault("GRANIAN_WORKERS", "1")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    if extra:
+        env.update(extra)
+    return env
+
+
+def serve_command(port: int) -> list[str]:
+    reflex = str(Path(sys.executable).parent / "reflex")
+    return [reflex, "run", "--env", "prod", "--single-port", "--frontend-port", str(port),
+            "--backend-port", str(port), "--loglevel", "warning"]
+
+
+def start(port: int, extra_env: dict[str, str] | None = None, **popen_kwargs) -> subprocess.Popen:
+    """Start the app in prod mode on ``port`` (frontend and backend on one port)."""
+    env = reflex_env({"KBPORTAL_PORT": str(port), **(extra_env or {})})
+    return subprocess.Popen(serve_command(port), cwd=PROJECT_ROOT, env=env, **popen_kwargs)
+
+
+def serve(port: int) -> int:
+    """Run the app in the foreground until interrupted; returns its exit code."""
+    proc = start(port)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        return proc.wait()

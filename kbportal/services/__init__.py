@@ -1,0 +1,1 @@
+"""The domain: plain Python, no Reflex imports. Every rule lives here once."""

@@ -1,0 +1,18 @@
+"""Small input cleaners shared by the services: strip control characters, bound lengths."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from kbportal.services.errors import ValidationFailed
+
+
+def clean_text(value: str | None, field: str, *, min_len: int = 0, max_len: int = 200) -> str:
+    """Trim, drop control characters, enforce length; raises ValidationFailed."""
+    text = "".join(ch for ch in (value or "") if unicodedata.category(ch)[0] != "C" or ch == " ").strip()
+    text = " ".join(text.split())
+    if len(text) < min_len:
+        raise ValidationFailed("validation.required" if min_len <= 1 else "validation.too_short", field=field, min=min_len)
+    if len(text) > max_len:
+        raise ValidationFailed("validation.too_long", field=field, max=max_len)
+    return text
