@@ -1,7 +1,43 @@
+"""Reflex entry point: the app, its theme, pages and HTTP routes."""
+
+from __future__ import annotations
+
 import reflex as rx
 
-def index():
-    return rx.text("hello")
+from kbportal.api.routes import build_api
+from kbportal.ui.components.layout import not_found_view
+from kbportal.ui.pages.admin_audit import admin_audit_page
+from kbportal.ui.pages.admin_orgs import admin_orgs_page
+from kbportal.ui.pages.admin_users import admin_users_page
+from kbportal.ui.pages.home import home_page
+from kbportal.ui.pages.login import login_page
+from kbportal.ui.pages.profile import profile_page
+from kbportal.ui.state.admin_orgs import AdminOrgsState
+from kbportal.ui.state.admin_users import AdminUsersState
+from kbportal.ui.state.audit import AuditState
+from kbportal.ui.state.home import HomeState
+from kbportal.ui.state.login import LoginState
+from kbportal.ui.state.profile import ProfileState
+from kbportal.ui.state.session import SessionState
 
-app = rx.App()
-app.add_page(index)
+
+def _not_found_page() -> rx.Component:
+    return rx.center(rx.vstack(not_found_view(), align="center"), min_height="100vh",
+                     on_mount=SessionState.init_language)
+
+
+app = rx.App(
+    api_transformer=build_api(),
+    head_components=[rx.el.meta(name="theme-color", content="#3e63dd")],
+)
+
+app.add_page(login_page, route="/login", title="Sign in", on_load=LoginState.open)
+app.add_page(home_page, route="/", title="Home", on_load=[SessionState.guard("home"), HomeState.load])
+app.add_page(admin_orgs_page, route="/admin/orgs", title="Organisations",
+             on_load=[SessionState.guard("admin_orgs"), AdminOrgsState.load])
+app.add_page(admin_users_page, route="/admin/users", title="Users",
+             on_load=[SessionState.guard("admin_users"), AdminUsersState.load])
+app.add_page(admin_audit_page, route="/admin/audit", title="Audit log",
+             on_load=[SessionState.guard("admin_audit"), AuditState.load])
+app.add_page(profile_page, route="/profile", title="Profile", on_load=[SessionState.guard("home"), ProfileState.load])
+app.add_page(_not_found_page, route="404", title="Not found")

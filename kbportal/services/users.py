@@ -219,3 +219,17 @@ def list_users(session: Session, principal: Principal, query: str = "", org_id: 
                 ui_language=u.ui_language, time_zone=u.time_zone, active=u.active, last_login_at=u.last_login_at)
         for u, org_name in session.exec(stmt)
     ]
+
+
+def change_own_password(session: Session, user: User, actor: Actor, current: str, new: str) -> User:
+    """A user changes their own password: the current one must be given; other sessions end."""
+    from kbportal.services.passwords import verify_password
+
+    if not verify_password(user.password_hash, current):
+        raise ValidationFailed("profile.wrong_current_password", field="current_password")
+    check_new_password(new)
+    user.password_hash = hash_password(new)
+    user.updated_at = utcnow()
+    session.add(user)
+    audit.record(session, actor, "user.password_changed", "user", user.id, by="self")
+    return user

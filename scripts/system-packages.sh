@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Debian packages kbportal needs (browser for tests, fonts for CJK/Arabic text).
+# Installs only what is missing; needs root (or passwordless sudo). Idempotent and fast
+# when everything is present.
+set -euo pipefail
+
+PACKAGES=(chromium chromium-driver fonts-noto-core fonts-noto-cjk)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO="sudo -n"; else
+    echo "kbportal: missing Debian packages: ${missing[*]}" >&2
+    echo "kbportal: run as root: apt-get install -y --no-install-recommends ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+echo "kbportal: installing Debian packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
