@@ -68,12 +68,14 @@ def _dialog() -> rx.Component:
             rx.vstack(
                 field("orgs.name", rx.input(value=S.f_name, on_change=S.set_f_name, width="100%",
                                             data_testid="org-name", max_length=120), S.errors["name"]),
-                field("orgs.region", rx.select(S.region_codes, value=S.f_region, on_change=S.set_f_region,
-                                               placeholder=tr("common.choose"), width="100%",
-                                               data_testid="org-region"), S.errors["region"]),
-                field("orgs.tier", rx.select(S.tier_codes, value=S.f_tier, on_change=S.set_f_tier,
-                                             placeholder=tr("common.choose"), width="100%",
-                                             data_testid="org-tier"), S.errors["tier"]),
+                field("orgs.region", rx.select.root(
+                    rx.select.trigger(placeholder=tr("common.choose"), width="100%", data_testid="org-region"),
+                    rx.select.content(rx.foreach(S.region_codes, lambda c: rx.select.item(c, value=c))),
+                    value=S.f_region, on_change=S.set_f_region), S.errors["region"]),
+                field("orgs.tier", rx.select.root(
+                    rx.select.trigger(placeholder=tr("common.choose"), width="100%", data_testid="org-tier"),
+                    rx.select.content(rx.foreach(S.tier_codes, lambda c: rx.select.item(_tier_label(c), value=c))),
+                    value=S.f_tier, on_change=S.set_f_tier), S.errors["tier"]),
                 rx.hstack(rx.switch(checked=S.f_active, on_change=S.set_f_active, data_testid="org-active"),
                           rx.text(tr("common.active"), size="2"), align="center"),
                 rx.cond(S.form_error != "", rx.callout(S.form_error, icon="triangle-alert", color_scheme="red",
