@@ -22,8 +22,17 @@ from kbportal.config import get_settings
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
+_ENGINES: list[Engine] = []
+
+
 @lru_cache(maxsize=4)
 def _engine_for(url: str) -> Engine:
+    engine = _create_engine(url)
+    _ENGINES.append(engine)
+    return engine
+
+
+def _create_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -47,15 +56,11 @@ def get_engine() -> Engine:
 
 
 def reset_engines() -> None:
-    """Forget cached engines (tests switch databases)."""
-    for engine in list(_engine_cache_values()):
+    """Dispose and forget cached engines (tests switch databases)."""
+    for engine in list(_ENGINES):
         engine.dispose()
+    _ENGINES.clear()
     _engine_for.cache_clear()
-
-
-def _engine_cache_values():
-    # lru_cache hides its values; rebuild them by URL is not possible, so dispose lazily.
-    return []
 
 
 @contextmanager

@@ -32,21 +32,25 @@ def reflex_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def serve_command(port: int) -> list[str]:
+def serve_command(port: int, host: str | None = None) -> list[str]:
     reflex = str(Path(sys.executable).parent / "reflex")
-    return [reflex, "run", "--env", "prod", "--single-port", "--frontend-port", str(port),
-            "--backend-port", str(port), "--loglevel", "warning"]
+    command = [reflex, "run", "--env", "prod", "--single-port", "--frontend-port", str(port),
+               "--backend-port", str(port), "--loglevel", "warning"]
+    if host:
+        command += ["--backend-host", host]
+    return command
 
 
-def start(port: int, extra_env: dict[str, str] | None = None, **popen_kwargs) -> subprocess.Popen:
+def start(port: int, extra_env: dict[str, str] | None = None, host: str | None = None,
+          **popen_kwargs) -> subprocess.Popen:
     """Start the app in prod mode on ``port`` (frontend and backend on one port)."""
     env = reflex_env({"KBPORTAL_PORT": str(port), **(extra_env or {})})
-    return subprocess.Popen(serve_command(port), cwd=PROJECT_ROOT, env=env, **popen_kwargs)
+    return subprocess.Popen(serve_command(port, host), cwd=PROJECT_ROOT, env=env, **popen_kwargs)
 
 
-def serve(port: int) -> int:
+def serve(port: int, host: str | None = None) -> int:
     """Run the app in the foreground until interrupted; returns its exit code."""
-    proc = start(port)
+    proc = start(port, host=host)
     try:
         return proc.wait()
     except KeyboardInterrupt:

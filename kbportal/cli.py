@@ -1,0 +1,388 @@
+"""The ``kbportal`` command: set up, seed, run and administer the portal.
+
+Thin by design: each command parses its options, calls a service inside
+``session_scope()`` and prints the result (a table, or JSON with ``--json``).
+Commands act as the operator (``demo.SYSTEM``, an admin principal with no user row)
+and audit as ``cli``. Every database command first runs the migrations (idempotent
+and fast), so there is no "not initialised" state to trip over. Service errors are
+printed in English on stderr with exit code 1; usage errors exit with 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Annotated, Any, NoReturn
+
+import typer
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, select
+
+from kbportal import db
+from kbportal.config import get_settings
+from kbportal.i18n import LANGUAGES, translate
+from kbportal.models import Role, User
+from kbportal.services import demo, doctor, orgs, users
+from kbportal.services.demo import CLI_ACTOR, SYSTEM
+from kbportal.services.errors import KbError
+
+app = typer.Typer(help="Partner knowledge base and document portal.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+org_app = typer.Typer(help="Manage partner organisations.", no_args_is_help=True)
+user_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
+app.add_typer(org_app, name="org")
+app.add_typer(user_app, name="user")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+PROMPTED = "{} (asked for, hidden, in a terminal when omitted)."
+
+# Extra CLI advice after a service message, by catalogue key.
+_HINTS = {
+    "user.partner_needs_org": "Pass --org ORG_NAME (see `kbportal org list`).",
+    "org.not_found": "See `kbportal org list` for the names.",
+}
+
+
+# --------------------------------------------------------------------------- plumbing
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    """One line on stderr and the exit code: 1 for refused actions, 2 for usage errors."""
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def _guard() -> Iterator[None]:
+    """Turn user-caused errors into one clear line on stderr and exit code 1, never a traceback."""
+    try:
+        yield
+    except KbError as err:
+        hint = _HINTS.get(err.code)
+        _fail(err.message("en") + (f" {hint}" if hint else ""))
+    except ValidationError as err:  # KBPORTAL_* settings that do not parse
+        problems = "; ".join(f"KBPORTAL_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in err.errors())
+        _fail(f"Invalid settings ({problems}). Fix them in the environment or .env (see .env.example).")
+    except SQLAlchemyError as err:
+        _fail(f"Database error: {err.__class__.__name__}: {str(err).splitlines()[0]}. "
+              "Check KBPORTAL_DATABASE_URL, or run `kbportal doctor`.")
+
+
+@contextmanager
+def _session() -> Iterator[Session]:
+    """Migrated database, one transaction, clean errors."""
+    with _guard():
+        db.migrate()
+        with db.session_scope() as session:
+            yield session
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses (also nested in dicts and lists) as plain dicts, for JSON."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _print_json(data: Any) -> None:
+    typer.echo(json.dumps(_plain(data), indent=2, ensure_ascii=False, default=_json_default))
+
+
+def _print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    for n, row in enumerate(cells):
+        typer.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+        if n == 0:
+            typer.echo("  ".join("-" * w for w in widths))
+
+
+def _password(given: str | None, what: str) -> str:
+    """The password from the option, else a hidden prompt with confirmation (TTY only)."""
+    if given is not None:
+        return given
+    if not sys.stdin.isatty():
+        _fail(f"Give {what} with --password (there is no terminal to prompt on).", code=2)
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+def _user_by_email(session: Session, email: str) -> User:
+    user = users.find_user_by_email(session, email)
+    if user is None:
+        _fail(f"{translate('en', 'user.not_found', email=email.strip())} See `kbportal user list`.")
+    return user
+
+
+def _org_row(session: Session, org_id: int) -> orgs.OrgRow:
+    return next(r for r in orgs.list_orgs(session, SYSTEM) if r.id == org_id)
+
+
+def _user_row(session: Session, user_id: int) -> users.UserRow:
+    return next(r for r in users.list_users(session, SYSTEM) if r.id == user_id)
+
+
+def _show_org(row: orgs.OrgRow, verb: str, as_json: bool) -> None:
+    if as_json:
+        _print_json(row)
+    else:
+        state = "active" if row.active else "inactive"
+        typer.echo(f"{verb} organisation {row.name!r} (id {row.id}, {row.region}, {row.tier}, {state}).")
+
+
+def _show_user(row: users.UserRow, verb: str, as_json: bool) -> None:
+    if as_json:
+        _print_json(row)
+    else:
+        org = f", {row.org_name}" if row.org_name else ""
+        state = "active" if row.active else "disabled"
+        typer.echo(f"{verb} user {row.email} (id {row.id}, {row.role}{org}, {state}).")
+
+
+# --------------------------------------------------------------------------- setup and running
+
+
+@app.command()
+def init() -> None:
+    """Create or upgrade the database, then the first admin (idempotent).
+
+    The admin comes from KBPORTAL_ADMIN_EMAIL and KBPORTAL_ADMIN_PASSWORD, or from a
+    prompt when run in a terminal.
+    """
+    with _guard():
+        db.migrate()
+        settings = get_settings()
+    typer.echo("Database is at the latest migration.")
+    email, password = settings.admin_email.strip(), settings.admin_password
+    with _session() as session:
+        if email:
+            existing = users.find_user_by_email(session, email)
+            if existing is not None:
+                typer.echo(f"User {existing.email} already exists ({existing.role}); nothing to do.")
+                return
+        else:
+            admin = session.exec(select(User).where(User.role == Role.ADMIN.value)).first()
+            if admin is not None:
+                typer.echo(f"An admin already exists ({admin.email}); nothing to do.")
+                return
+        interactive = sys.stdin.isatty()
+        if not (email and password) and not interactive:
+            missing = " and ".join(n for n, v in (("KBPORTAL_ADMIN_EMAIL", email),
+                                                  ("KBPORTAL_ADMIN_PASSWORD", password)) if not v)
+            typer.echo(f"No admin was created: set {missing} (in the environment or .env) and run "
+                       "`kbportal init` again, or run it in a terminal to be asked.", err=True)
+            return
+        if not email:
+            email = typer.prompt("Admin email").strip()
+        if not password:
+            password = typer.prompt(f"Password for {email}", hide_input=True, confirmation_prompt=True)
+        user = users.create_user(session, SYSTEM, CLI_ACTOR, email=email, name="Administrator",
+                                 role=Role.ADMIN.value, password=password)
+        typer.echo(f"Created admin {user.email}.")
+
+
+@app.command()
+def seed(
+    demo_data: Annotated[bool, typer.Option("--demo", help="Create demo organisations and users.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Load demo data: partner organisations in every region and tier, a user of every role.
+
+    Idempotent: existing organisations and users are left alone. Prints the demo logins.
+    """
+    if not demo_data:
+        _fail("Nothing to seed: pass --demo to create the demo organisations and users.", code=2)
+    with _session() as session:
+        result = demo.seed_demo(session, SYSTEM, CLI_ACTOR)
+    if as_json:
+        _print_json({"orgs_created": result.orgs_created, "users_created": result.users_created,
+                     "password": demo.DEMO_PASSWORD, "credentials": result.credentials})
+        return
+    typer.echo(f"Demo data ready: {result.orgs_created} organisation(s) and {result.users_created} user(s) created.")
+    typer.echo(f"Every demo account uses the password {demo.DEMO_PASSWORD!r}.\n")
+    _print_table(["email", "password", "role", "organisation", "language", "time zone"],
+                 [(c.email, c.password, c.role, c.org, c.ui_language, c.time_zone) for c in result.credentials])
+
+
+@app.command()
+def run(
+    port: Annotated[int | None, typer.Option(help="Port to serve on (default: KBPORTAL_PORT, else 3000).")] = None,
+) -> None:
+    """Apply migrations, then serve the portal in production mode (frontend and backend on one port)."""
+    from kbportal import runtime
+
+    with _guard():
+        db.migrate()
+        port = port or get_settings().port
+    typer.echo(f"Serving kbportal on http://localhost:{port} (Ctrl+C stops it).")
+    raise typer.Exit(runtime.serve(port, host=get_settings().host))
+
+
+@app.command("doctor")
+def doctor_cmd(as_json: JsonOpt = False) -> None:
+    """Check every dependency and service; say what is missing and how to fix it.
+
+    Exits non-zero when any check fails (warnings do not count).
+    """
+    checks = doctor.run_checks()
+    if as_json:
+        _print_json({"ok": doctor.healthy(checks), "checks": checks})
+    else:
+        marks = {doctor.Status.OK: "ok  ", doctor.Status.WARN: "WARN", doctor.Status.FAIL: "FAIL"}
+        width = max(len(c.name) for c in checks)
+        for c in checks:
+            typer.echo(f"[{marks[c.status]}] {c.name.ljust(width)}  {c.detail}")
+            if c.status != doctor.Status.OK and c.fix:
+                typer.echo(f"       {' ' * width}  fix: {c.fix}")
+        failed = sum(c.status == doctor.Status.FAIL for c in checks)
+        warned = sum(c.status == doctor.Status.WARN for c in checks)
+        summary = f"{failed} check(s) failed" if failed else "All required checks passed"
+        typer.echo(f"\n{summary}" + (f", {warned} warning(s)." if warned else "."))
+    if not doctor.healthy(checks):
+        raise typer.Exit(1)
+
+
+# --------------------------------------------------------------------------- organisations
+
+
+@org_app.command("add")
+def org_add(
+    name: Annotated[str, typer.Argument(help="Organisation name (unique).")],
+    region: Annotated[str, typer.Option(help="Region code, e.g. APAC, EMEA, NA, LATAM.")],
+    tier: Annotated[str, typer.Option(help="Partner tier, e.g. registered, silver, gold, platinum.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a partner organisation."""
+    with _session() as session:
+        org = orgs.create_org(session, SYSTEM, CLI_ACTOR, name, region, tier)
+        row = _org_row(session, org.id)
+    _show_org(row, "Created", as_json)
+
+
+@org_app.command("list")
+def org_list(
+    query: Annotated[str, typer.Option(help="Only names containing this text.")] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """List organisations with their region, tier and number of users."""
+    with _session() as session:
+        rows = orgs.list_orgs(session, SYSTEM, query)
+    if as_json:
+        _print_json(rows)
+    else:
+        _print_table(["id", "name", "region", "tier", "active", "users"],
+                     [(r.id, r.name, r.region, r.tier, "yes" if r.active else "no", r.users) for r in rows])
+
+
+@org_app.command("update")
+def org_update(
+    name: Annotated[str, typer.Argument(help="Current name of the organisation.")],
+    new_name: Annotated[str | None, typer.Option("--name", help="New name.")] = None,
+    region: Annotated[str | None, typer.Option(help="New region code.")] = None,
+    tier: Annotated[str | None, typer.Option(help="New partner tier.")] = None,
+    active: Annotated[bool | None, typer.Option("--active/--inactive",
+                                                help="Enable or disable the organisation's access.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Rename an organisation, move it to another region or tier, or (de)activate it."""
+    with _session() as session:
+        org = orgs.find_org_by_name(session, SYSTEM, name)
+        orgs.update_org(session, SYSTEM, CLI_ACTOR, org.id, name=new_name, region=region, tier=tier, active=active)
+        row = _org_row(session, org.id)
+    _show_org(row, "Updated", as_json)
+
+
+# --------------------------------------------------------------------------- users
+
+
+@user_app.command("add")
+def user_add(
+    email: Annotated[str, typer.Argument(help="Login email (unique).")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    role: Annotated[Role, typer.Option(help="Role of the account.", case_sensitive=False)],
+    org: Annotated[str | None, typer.Option(help="Organisation name (required for partner roles).")] = None,
+    password: Annotated[str | None, typer.Option(help=PROMPTED.format("Initial password"))] = None,
+    language: Annotated[str | None, typer.Option(
+        help=f"UI language: {', '.join(LANGUAGES)} (default: KBPORTAL_DEFAULT_LANGUAGE).")] = None,
+    timezone: Annotated[str | None, typer.Option(
+        help="Time zone, e.g. Asia/Jakarta (default: KBPORTAL_DEFAULT_TIMEZONE).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a user account."""
+    password = _password(password, "the new user's password")
+    with _session() as session:
+        org_id = orgs.find_org_by_name(session, SYSTEM, org).id if org else None
+        user = users.create_user(session, SYSTEM, CLI_ACTOR, email=email, name=name, role=role.value,
+                                 password=password, org_id=org_id, ui_language=language, time_zone=timezone)
+        row = _user_row(session, user.id)
+    _show_user(row, "Created", as_json)
+
+
+@user_app.command("list")
+def user_list(
+    org: Annotated[str | None, typer.Option(help="Only users of this organisation.")] = None,
+    query: Annotated[str, typer.Option(help="Only emails or names containing this text.")] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """List user accounts."""
+    with _session() as session:
+        org_id = orgs.find_org_by_name(session, SYSTEM, org).id if org else None
+        rows = users.list_users(session, SYSTEM, query, org_id=org_id)
+    if as_json:
+        _print_json(rows)
+    else:
+        _print_table(["id", "email", "name", "role", "organisation", "language", "time zone", "active"],
+                     [(r.id, r.email, r.name, r.role, r.org_name, r.ui_language, r.time_zone,
+                       "yes" if r.active else "no") for r in rows])
+
+
+def _set_active(email: str, active: bool) -> None:
+    with _session() as session:
+        user = users.set_active(session, SYSTEM, CLI_ACTOR, _user_by_email(session, email).id, active)
+    typer.echo(f"{'Enabled' if active else 'Disabled'} {user.email}.")
+
+
+@user_app.command("disable")
+def user_disable(email: Annotated[str, typer.Argument(help="Email of the account.")]) -> None:
+    """Disable an account; its open sessions end at once."""
+    _set_active(email, False)
+
+
+@user_app.command("enable")
+def user_enable(email: Annotated[str, typer.Argument(help="Email of the account.")]) -> None:
+    """Enable a disabled account again."""
+    _set_active(email, True)
+
+
+@user_app.command("passwd")
+def user_passwd(
+    email: Annotated[str, typer.Argument(help="Email of the account.")],
+    password: Annotated[str | None, typer.Option(help=PROMPTED.format("New password"))] = None,
+) -> None:
+    """Set a user's password; the user's open sessions end."""
+    with _session() as session:
+        user = _user_by_email(session, email)
+        users.set_password(session, SYSTEM, CLI_ACTOR, user.id, _password(password, "the new password"))
+    typer.echo(f"Password changed for {user.email}.")
+
+
+def main() -> None:
+    app(prog_name="kbportal")
+
+
+if __name__ == "__main__":
+    main()
