@@ -48,7 +48,7 @@ def catalogues() -> dict[str, dict[str, str]]:
     return {lang: {**reference, **catalogue(lang)} for lang in LANGUAGES}
 
 
-def translate(lang: str, key: str, **params: object) -> str:
+def translate(lang: str, key: str, /, **params: object) -> str:
     text = catalogue(lang).get(key) or catalogue(REFERENCE).get(key) or key
     if params:
         try:

@@ -172,11 +172,14 @@ def logout(session: Session, token: str | None, ip: str = "") -> None:
     audit.record(session, Actor.of(user, ip), "logout", "user", row.user_id)
 
 
-def end_sessions_of(session: Session, user_id: int) -> int:
-    """Revoke every open session of a user (on disable or password change)."""
+def end_sessions_of(session: Session, user_id: int, except_token: str | None = None) -> int:
+    """Revoke every open session of a user (on disable or password change), but ``except_token``'s."""
     rows = session.exec(select(LoginSession).where(LoginSession.user_id == user_id, LoginSession.revoked == False))  # noqa: E712
+    keep = _hash_token(except_token) if except_token else None
     count = 0
     for row in rows:
+        if row.token_hash == keep:
+            continue
         row.revoked = True
         session.add(row)
         count += 1

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, func, select
 
 from kbportal.models import Organisation, Region, Tier, User
-from kbportal.services import access, audit
+from kbportal.services import access, audit, auth
 from kbportal.services.access import Principal
 from kbportal.services.audit import Actor
 from kbportal.services.errors import NotFound, ValidationFailed
@@ -82,6 +82,9 @@ def update_org(session: Session, principal: Principal, actor: Actor, org_id: int
     if active is not None and active != org.active:
         changes["active"] = [org.active, active]
         org.active = active
+        if not active:  # its users' sessions end now, and stay ended if the org comes back
+            for user_id in session.exec(select(User.id).where(User.org_id == org.id)):
+                auth.end_sessions_of(session, user_id)
     if changes:
         org.updated_at = utcnow()
         session.add(org)

@@ -138,12 +138,12 @@ def update_user(session: Session, principal: Principal, actor: Actor, user_id: i
         if new_org != user.org_id:
             changes["org_id"] = [user.org_id, new_org]
         user.role, user.org_id = new_role.value, new_org
-    if ui_language is not None and ui_language != user.ui_language:
-        changes["ui_language"] = [user.ui_language, _check_language(ui_language)]
-        user.ui_language = ui_language
-    if time_zone is not None and time_zone != user.time_zone:
-        changes["time_zone"] = [user.time_zone, _check_time_zone(time_zone)]
-        user.time_zone = time_zone
+    if ui_language is not None and (lang := _check_language(ui_language)) != user.ui_language:
+        changes["ui_language"] = [user.ui_language, lang]
+        user.ui_language = lang
+    if time_zone is not None and (tz := _check_time_zone(time_zone)) != user.time_zone:
+        changes["time_zone"] = [user.time_zone, tz]
+        user.time_zone = tz
     if changes:
         user.updated_at = utcnow()
         session.add(user)
@@ -221,8 +221,10 @@ def list_users(session: Session, principal: Principal, query: str = "", org_id: 
     ]
 
 
-def change_own_password(session: Session, user: User, actor: Actor, current: str, new: str) -> User:
-    """A user changes their own password: the current one must be given; other sessions end."""
+def change_own_password(session: Session, user: User, actor: Actor, current: str, new: str,
+                        keep_token: str | None = None) -> User:
+    """A user changes their own password: the current one must be given; every session but
+    ``keep_token``'s (the one making the change) ends."""
     from kbportal.services.passwords import verify_password
 
     if not verify_password(user.password_hash, current):
@@ -231,5 +233,6 @@ def change_own_password(session: Session, user: User, actor: Actor, current: str
     user.password_hash = hash_password(new)
     user.updated_at = utcnow()
     session.add(user)
+    auth.end_sessions_of(session, user.id, except_token=keep_token)
     audit.record(session, actor, "user.password_changed", "user", user.id, by="self")
     return user

@@ -68,7 +68,8 @@ class ProfileState(SessionState):
                 if user is None:
                     yield rx.redirect("/login")
                     return
-                users.change_own_password(session, user, self.actor(), self.current_password, self.new_password)
+                users.change_own_password(session, user, self.actor(), self.current_password, self.new_password,
+                                          keep_token=self.token)
         except ValidationFailed as exc:
             self.errors = {exc.field or "new_password": self.error_text(exc)}
             self.saving = False

@@ -1,0 +1,73 @@
+"""Shared fixtures: a real, migrated SQLite database per test.
+
+* ``db``: a fresh data dir (``KBPORTAL_DATA_DIR``) migrated to head.
+* ``factories.build_template`` / ``db_from_template``: for worlds with many users (argon2
+  hashing costs ~0.1 s a user), a module builds its world once through the services
+  into a template database, and each test gets its own copy of the file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from kbportal import db as kbdb
+from factories import DB_FILE, Template, forget_cached, point_at
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test reads the developer's settings or touches ./data."""
+    with pytest.MonkeyPatch.context() as mp:
+        for name in list(os.environ):
+            if name.startswith("KBPORTAL_") and name != "KBPORTAL_TEST_POSTGRES_URL":
+                mp.delenv(name)
+        point_at(mp, tmp_path_factory.mktemp("default-data"))
+        yield
+        forget_cached()
+    forget_cached()
+
+
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """A fresh SQLite database in a temp data dir, migrated to head."""
+    point_at(monkeypatch, tmp_path / "data")
+    kbdb.migrate()
+    engine = kbdb.get_engine()
+    yield engine
+    engine.dispose()  # reset_engines() only forgets the engine; close its files too
+    forget_cached()
+
+
+@pytest.fixture
+def session(db: Engine) -> Iterator[Session]:
+    """A session on the test database; the test decides when to commit."""
+    with Session(db, expire_on_commit=False) as s:
+        yield s
+
+
+@pytest.fixture
+def db_from_template(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Template], Any]]:
+    """``use(template)`` gives this test its own copy of a ``factories.build_template`` database."""
+    engines: list[Engine] = []
+
+    def use(template: Template) -> Any:
+        data_dir = tmp_path / "data"
+        data_dir.mkdir()
+        shutil.copyfile(template.path, data_dir / DB_FILE)
+        point_at(monkeypatch, data_dir)
+        kbdb.migrate()  # a no-op on a migrated copy; proves the copy is at head
+        engines.append(kbdb.get_engine())
+        return template.world
+
+    yield use
+    for engine in engines:
+        engine.dispose()
+    forget_cached()
