@@ -4,7 +4,7 @@
 # when everything is present.
 set -euo pipefail
 
-PACKAGES=(chromium chromium-driver fonts-noto-core fonts-noto-cjk)
+PACKAGES=(chromium chromium-driver fonts-noto-core fonts-noto-cjk postgresql)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

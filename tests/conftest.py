@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -33,6 +37,26 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         yield
         forget_cached()
     forget_cached()
+
+
+@pytest.fixture(scope="session")
+def postgres_base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
+    """A PostgreSQL server URL: ``KBPORTAL_TEST_POSTGRES_URL`` if set, else a throwaway
+    cluster started from Debian's postgresql package, else None (tests skip)."""
+    from postgres_server import pg_bin_dir, running_cluster
+
+    if os.environ.get("KBPORTAL_TEST_POSTGRES_URL"):
+        yield os.environ["KBPORTAL_TEST_POSTGRES_URL"]
+    elif pg_bin_dir() is None:
+        yield None
+    else:
+        # Not under pytest's tmp root: that is private to root, and the cluster may run as postgres.
+        base = Path(tempfile.mkdtemp(prefix="kbportal-pg-"))
+        try:
+            with running_cluster(base) as url:
+                yield url
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture
@@ -71,3 +95,23 @@ def db_from_template(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     for engine in engines:
         engine.dispose()
     forget_cached()
+
+
+@pytest.fixture
+def postgres_url(postgres_base_url) -> Iterator[str]:
+    """A throwaway database on the test PostgreSQL server (see ``postgres_base_url``)."""
+    base_url = postgres_base_url
+    if not base_url:
+        pytest.skip("PostgreSQL is not installed and KBPORTAL_TEST_POSTGRES_URL is not set: apt-get install postgresql")
+    name = f"kbportal_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = make_url(base_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        kbdb.reset_engines()  # migrate() caches an engine for the URL; close it before dropping
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

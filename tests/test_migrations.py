@@ -122,26 +122,6 @@ def test_default_tiers_are_seeded_in_rank_order(db):
 # --------------------------------------------------------------------------- PostgreSQL
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A throwaway database created next to the one ``KBPORTAL_TEST_POSTGRES_URL`` names."""
-    base_url = os.environ.get(POSTGRES_URL_ENV)
-    if not base_url:
-        pytest.skip(f"set {POSTGRES_URL_ENV}=postgresql+psycopg://user:pass@host/db to check migrations on PostgreSQL")
-    name = f"kbportal_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = make_url(base_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        yield url
-    finally:
-        kbdb.reset_engines()  # migrate() caches an engine for the URL; close it before dropping
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def test_postgres_database_migrated_to_head_matches_the_models(postgres_url):
     kbdb.migrate(url=postgres_url)
     engine = sa.create_engine(postgres_url, poolclass=sa.pool.NullPool)
