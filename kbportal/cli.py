@@ -27,7 +27,7 @@ from kbportal import db
 from kbportal.config import get_settings
 from kbportal.i18n import LANGUAGES, translate
 from kbportal.models import Role, User
-from kbportal.services import demo, doctor, orgs, users
+from kbportal.services import demo, doctor, orgs, reference, users
 from kbportal.services.demo import CLI_ACTOR, SYSTEM
 from kbportal.services.errors import KbError
 
@@ -37,6 +37,10 @@ org_app = typer.Typer(help="Manage partner organisations.", no_args_is_help=True
 user_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
 app.add_typer(org_app, name="org")
 app.add_typer(user_app, name="user")
+region_app = typer.Typer(help="Manage sales regions (data, not code).", no_args_is_help=True)
+tier_app = typer.Typer(help="Manage partner tiers and their order.", no_args_is_help=True)
+app.add_typer(region_app, name="region")
+app.add_typer(tier_app, name="tier")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 PROMPTED = "{} (asked for, hidden, in a terminal when omitted)."
@@ -382,6 +386,56 @@ def user_passwd(
 
 def main() -> None:
     app(prog_name="kbportal")
+
+
+
+@region_app.command("list")
+def region_list(as_json: JsonOpt = False) -> None:
+    """List regions."""
+    with _session() as session:
+        rows = [{"code": r.code, "name": r.name} for r in reference.regions(session)]
+    if as_json:
+        _print_json(rows)
+    else:
+        _print_table(["code", "name"], [(r["code"], r["name"]) for r in rows])
+
+
+@region_app.command("add")
+def region_add(
+    code: Annotated[str, typer.Argument(help="Region code, e.g. MEA.")],
+    name: Annotated[str, typer.Option(help="Display name, e.g. 'Middle East and Africa'.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a region organisations and audiences can use."""
+    with _session() as session:
+        region = reference.add_region(session, SYSTEM, CLI_ACTOR, code, name)
+        row = {"code": region.code, "name": region.name}
+    _print_json(row) if as_json else typer.echo(f"Created region {row['code']} ({row['name']}).")
+
+
+@tier_app.command("list")
+def tier_list(as_json: JsonOpt = False) -> None:
+    """List tiers from lowest to highest rank."""
+    with _session() as session:
+        rows = [{"code": t.code, "name": t.name, "rank": t.rank} for t in reference.tiers(session)]
+    if as_json:
+        _print_json(rows)
+    else:
+        _print_table(["code", "name", "rank"], [(r["code"], r["name"], r["rank"]) for r in rows])
+
+
+@tier_app.command("add")
+def tier_add(
+    code: Annotated[str, typer.Argument(help="Tier code, e.g. diamond.")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    rank: Annotated[int, typer.Option(help="Order among tiers: higher ranks see everything lower ranks see.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a partner tier at a given rank."""
+    with _session() as session:
+        tier = reference.add_tier(session, SYSTEM, CLI_ACTOR, code, name, rank)
+        row = {"code": tier.code, "name": tier.name, "rank": tier.rank}
+    _print_json(row) if as_json else typer.echo(f"Created tier {row['code']} at rank {row['rank']}.")
 
 
 if __name__ == "__main__":

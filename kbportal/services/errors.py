@@ -9,7 +9,7 @@ class KbError(Exception):
 
     code = "error.generic"
 
-    def __init__(self, code: str | None = None, **params: object) -> None:
+    def __init__(self, code: str | None = None, /, **params: object) -> None:
         self.code = code or self.code
         self.params = params
         super().__init__(self.code)
@@ -34,7 +34,7 @@ class ValidationFailed(KbError):
 
     code = "error.invalid"
 
-    def __init__(self, code: str, field: str = "", **params: object) -> None:
+    def __init__(self, code: str, /, field: str = "", **params: object) -> None:
         super().__init__(code, **params)
         self.field = field
 
