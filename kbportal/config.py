@@ -31,6 +31,17 @@ class Settings(BaseSettings):
     host: str = Field(default="0.0.0.0", description="Interface `kbportal run` binds.")
     secure_cookies: bool = Field(default=False, description="Mark the session cookie Secure (set behind HTTPS).")
 
+    # Blob storage
+    storage: str = Field(default="s3", pattern="^(s3|filesystem)$",
+                         description="s3 (embedded SeaweedFS unless s3_endpoint is set) or filesystem.")
+    s3_endpoint: str = Field(default="", description="host:port of an external S3 server; empty starts SeaweedFS.")
+    s3_access_key: str = Field(default="", description="Access key for the external S3 server.")
+    s3_secret_key: str = Field(default="", description="Secret key for the external S3 server.")
+    s3_bucket: str = Field(default="kbportal", description="Bucket holding documents (versioning is enabled on it).")
+    s3_secure: bool = Field(default=False, description="Use HTTPS to reach the S3 server.")
+    s3_region: str = Field(default="us-east-1", description="Region name sent to the S3 server.")
+    max_upload_mb: int = Field(default=200, ge=1, description="Largest accepted upload, in MB.")
+
     @property
     def resolved_data_dir(self) -> Path:
         return self.data_dir.expanduser().resolve()

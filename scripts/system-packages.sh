@@ -4,7 +4,7 @@
 # when everything is present.
 set -euo pipefail
 
-PACKAGES=(chromium chromium-driver fonts-noto-core fonts-noto-cjk postgresql)
+PACKAGES=(chromium chromium-driver fonts-noto-core fonts-noto-cjk postgresql poppler-utils)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
