@@ -431,3 +431,68 @@ def can_assign_role(principal: Principal, role: Role) -> bool:
 def can_view_audit(principal: Principal) -> bool:
     return principal.active and principal.role == Role.ADMIN
 
+
+
+# --------------------------------------------------------------------------- explanations
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One step of a decision, as a catalogue key with parameters (for the UI)."""
+
+    code: str
+    params: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, code: str, **params: object) -> "Reason":
+        return cls(code, tuple((k, str(v)) for k, v in params.items()))
+
+
+@dataclass(frozen=True)
+class Explanation:
+    allowed: bool
+    reasons: tuple[Reason, ...]
+
+
+def explain(principal: Principal, action: Action, obj: Guarded, now: datetime | None = None) -> Explanation:
+    """Why ``can()`` says yes or no, step by step; ``allowed`` always equals ``can()``.
+
+    Admins confuse audience rules everywhere: the effective-access panel shows these.
+    """
+    if not principal.active:
+        return Explanation(False, (Reason.of("access.reason.inactive"),))
+    rule = ROLE_RULES[principal.role]
+    if action not in rule.actions:
+        return Explanation(False, (Reason.of("access.reason.action_not_allowed", action=action.value),))
+    if not rule.audience_bound:
+        return Explanation(True, (Reason.of("access.reason.staff"),))
+    now = now or utcnow()
+    reasons: list[Reason] = []
+    ok = True
+    if obj.status not in rule.statuses:
+        reasons.append(Reason.of("access.reason.status", status=obj.status))
+        ok = False
+    if _expired(obj.expires_at, now):
+        reasons.append(Reason.of("access.reason.expired"))
+        ok = False
+    audience = obj.audience
+    if audience is None:
+        reasons.append(Reason.of("access.reason.no_audience"))
+        return Explanation(False, tuple(reasons))
+    if principal.org_id is not None and principal.org_id in audience.org_ids:
+        reasons.append(Reason.of("access.reason.org_granted"))
+        return Explanation(ok, tuple(reasons))
+    regions = "all" if audience.all_regions else ", ".join(sorted(audience.regions)) or "-"
+    if audience.all_regions or (principal.region is not None and principal.region in audience.regions):
+        reasons.append(Reason.of("access.reason.region_ok", region=principal.region or "-", regions=regions))
+    else:
+        reasons.append(Reason.of("access.reason.region_missing", region=principal.region or "-", regions=regions))
+        ok = False
+    if audience.min_tier is None:
+        reasons.append(Reason.of("access.reason.any_tier"))
+    elif audience.min_tier in principal.eligible_tiers:
+        reasons.append(Reason.of("access.reason.tier_ok", tier=principal.tier or "-", min_tier=audience.min_tier))
+    else:
+        reasons.append(Reason.of("access.reason.tier_too_low", tier=principal.tier or "-", min_tier=audience.min_tier))
+        ok = False
+    return Explanation(ok, tuple(reasons))
