@@ -29,4 +29,10 @@ async def health(_request: Request) -> JSONResponse:
 
 
 def build_api() -> Starlette:
-    return Starlette(routes=[Route("/api/health", health)])
+    from kbportal.api import downloads
+
+    return Starlette(routes=[
+        Route("/api/health", health),
+        Route("/api/documents/{doc_id:int}/download", downloads.download),
+        Route("/api/documents/{doc_id:int}/thumbnail", downloads.thumbnail),
+    ])
