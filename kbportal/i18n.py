@@ -80,3 +80,32 @@ def format_datetime(value: datetime | None, lang: str, time_zone: str, fmt: str 
 
         value = value.replace(tzinfo=timezone.utc)
     return _babel_format_datetime(value, format=fmt, tzinfo=tz, locale=_BABEL_LOCALE.get(lang, "en_GB"))
+
+
+def format_size(size: int | None, lang: str) -> str:
+    """A byte count for people, in the user's number format (e.g. "1,2 MB" in German)."""
+    from babel.numbers import format_decimal
+
+    if not size:
+        return "0 B"
+    units = ["B", "KB", "MB", "GB", "TB"]
+    value = float(size)
+    unit = 0
+    while value >= 1000 and unit < len(units) - 1:
+        value /= 1000
+        unit += 1
+    pattern = "#,##0" if unit == 0 or value >= 100 else "#,##0.#"
+    return f"{format_decimal(value, format=pattern, locale=_BABEL_LOCALE.get(lang, 'en_GB'))} {units[unit]}"
+
+
+def format_date(value: datetime | None, lang: str, time_zone: str) -> str:
+    """A date (no time) in the user's time zone and locale."""
+    from babel.dates import format_date as _babel_format_date
+
+    if value is None:
+        return ""
+    try:
+        tz = ZoneInfo(time_zone or "UTC")
+    except Exception:
+        tz = ZoneInfo("UTC")
+    return _babel_format_date(value.astimezone(tz).date(), format="medium", locale=_BABEL_LOCALE.get(lang, "en_GB"))

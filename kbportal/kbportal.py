@@ -9,16 +9,22 @@ from kbportal.ui.components.layout import not_found_view
 from kbportal.ui.pages.admin_audit import admin_audit_page
 from kbportal.ui.pages.admin_orgs import admin_orgs_page
 from kbportal.ui.pages.admin_users import admin_users_page
+from kbportal.ui.pages.document import document_page
 from kbportal.ui.pages.home import home_page
+from kbportal.ui.pages.library import library_page
 from kbportal.ui.pages.login import login_page
 from kbportal.ui.pages.profile import profile_page
+from kbportal.ui.pages.studio import studio_page
 from kbportal.ui.state.admin_orgs import AdminOrgsState
 from kbportal.ui.state.admin_users import AdminUsersState
 from kbportal.ui.state.audit import AuditState
+from kbportal.ui.state.document import DocumentState
 from kbportal.ui.state.home import HomeState
+from kbportal.ui.state.library import LibraryState
 from kbportal.ui.state.login import LoginState
 from kbportal.ui.state.profile import ProfileState
 from kbportal.ui.state.session import SessionState
+from kbportal.ui.state.studio import StudioState
 
 
 def _not_found_page() -> rx.Component:
@@ -33,6 +39,11 @@ app = rx.App(
 
 app.add_page(login_page, route="/login", title="Sign in", on_load=LoginState.open)
 app.add_page(home_page, route="/", title="Home", on_load=[SessionState.guard("home"), HomeState.load])
+app.add_page(library_page, route="/library", title="Library",
+             on_load=[SessionState.guard("library"), LibraryState.load])
+app.add_page(document_page, route="/documents/[doc_id]", title="Document",
+             on_load=[SessionState.guard("library"), DocumentState.load])
+app.add_page(studio_page, route="/studio", title="Studio", on_load=[SessionState.guard("studio"), StudioState.load])
 app.add_page(admin_orgs_page, route="/admin/orgs", title="Organisations",
              on_load=[SessionState.guard("admin_orgs"), AdminOrgsState.load])
 app.add_page(admin_users_page, route="/admin/users", title="Users",

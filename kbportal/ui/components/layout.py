@@ -22,7 +22,8 @@ def language_select(testid: str = "language-select") -> rx.Component:
 
 
 def _nav_item(icon: str, label_key: str, href: str, testid: str) -> rx.Component:
-    active = SessionState.router.page.path == href
+    path = SessionState.router.url.path.to(str)
+    active = (path == "/") if href == "/" else path.startswith(href)
     return rx.link(
         rx.hstack(
             rx.icon(icon, size=18),
@@ -47,6 +48,8 @@ def _nav_item(icon: str, label_key: str, href: str, testid: str) -> rx.Component
 def nav_links() -> rx.Component:
     return rx.vstack(
         _nav_item("house", "nav.home", "/", "nav-home"),
+        _nav_item("library", "nav.library", "/library", "nav-library"),
+        rx.cond(SessionState.is_staff, _nav_item("upload", "nav.studio", "/studio", "nav-studio")),
         rx.cond(
             SessionState.can_manage_users,
             rx.vstack(

@@ -1,0 +1,319 @@
+"""Document page: preview, metadata, download; versions, audience and access for staff."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from kbportal.i18n import LANGUAGES
+from kbportal.models import DocType
+from kbportal.ui.components.documents import status_badge, type_label
+from kbportal.ui.components.layout import app_shell, field, not_found_view
+from kbportal.ui.i18n import tr
+from kbportal.ui.state.document import DocumentState as S
+from kbportal.ui.state.session import SessionState
+
+UPLOAD_ID = "version-upload"
+
+
+def _download_buttons() -> rx.Component:
+    return rx.vstack(
+        rx.el.a(
+            rx.button(rx.icon("download", size=16), tr("document.download"), " (", S.visible["size"].to(str), ")",
+                      size="3", width="100%"),
+            href=S.visible["url"].to(str), download="", data_testid="download-original", style={"width": "100%"},
+        ),
+        rx.cond(
+            S.visible["light_url"].to(str) != "",
+            rx.el.a(
+                rx.button(rx.icon("feather", size=16), tr("document.download_light"), " (",
+                          S.visible["light_size"].to(str), ")", size="2", variant="soft", width="100%"),
+                href=S.visible["light_url"].to(str), download="", data_testid="download-light",
+                style={"width": "100%"},
+            ),
+        ),
+        rx.text(tr("document.resume_hint"), size="1", color=rx.color("gray", 10)),
+        width="100%", spacing="2",
+    )
+
+
+def _meta_item(label_key: str, value) -> rx.Component:
+    return rx.data_list.item(rx.data_list.label(tr(label_key)), rx.data_list.value(value))
+
+
+def _overview() -> rx.Component:
+    return rx.grid(
+        rx.card(
+            rx.cond(S.thumb != "",
+                    rx.image(src=S.thumb, alt=S.title, width="100%", max_height="420px", object_fit="contain"),
+                    rx.center(rx.icon("file-text", size=64), height="260px", color=rx.color("accent", 9))),
+            data_testid="document-preview",
+        ),
+        rx.vstack(
+            rx.data_list.root(
+                _meta_item("library.type", type_label(S.doc_type)),
+                _meta_item("library.product", S.product),
+                _meta_item("library.language", S.language.upper()),
+                _meta_item("document.version", rx.text("v", S.visible["number"].to(str), " · ",
+                                                        S.visible["date"].to(str))),
+                _meta_item("document.size", rx.text(S.visible["size"].to(str), data_testid="document-size")),
+                _meta_item("document.pages", S.visible["pages"].to(str)),
+                rx.cond(S.expires != "", _meta_item("document.expires", S.expires)),
+                _meta_item("library.tag", rx.hstack(rx.foreach(S.tags, lambda t: rx.badge(t, variant="outline")),
+                                                    wrap="wrap", spacing="1")),
+                orientation=rx.breakpoints(initial="vertical", sm="horizontal"),
+            ),
+            _download_buttons(),
+            rx.cond(S.description != "", rx.text(S.description, white_space="pre-wrap")),
+            spacing="4", width="100%",
+        ),
+        columns=rx.breakpoints(initial="1", md="2"),
+        spacing="5", width="100%",
+    )
+
+
+def _version_row(v: dict) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.hstack(rx.text("v", v["number"].to(str), weight="bold"),
+                                rx.cond(v["is_published"], rx.badge(tr("status.published"), color_scheme="green")),
+                                spacing="2")),
+        rx.table.cell(rx.vstack(rx.text(v["label"], weight="medium", size="2"),
+                                rx.text(v["note"], size="1", color=rx.color("gray", 11)), spacing="0")),
+        rx.table.cell(rx.text(v["date"], size="1")),
+        rx.table.cell(rx.text(v["author"], size="2")),
+        rx.table.cell(rx.text(v["size"], size="2")),
+        rx.table.cell(rx.hstack(
+            rx.el.a(rx.icon_button(rx.icon("download", size=14), size="1", variant="soft",
+                                   aria_label=tr("document.download")), href=v["url"].to(str), download=""),
+            rx.cond(~v["is_published"].to(bool),
+                    rx.button(tr("document.publish"), size="1", on_click=S.publish(v["number"].to(int)),
+                              data_testid="version-publish")),
+            spacing="2")),
+        data_testid="version-row",
+    )
+
+
+def _versions_tab() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(rx.spacer(), rx.button(rx.icon("upload", size=16), tr("document.new_version"),
+                                         on_click=S.set_version_open(True), data_testid="new-version"), width="100%"),
+        rx.box(rx.table.root(
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(tr(k)) for k in (
+                "document.version", "document.note", "document.date", "document.author", "document.size")],
+                rx.table.column_header_cell(""))),
+            rx.table.body(rx.foreach(S.versions, _version_row)),
+            width="100%", variant="surface",
+        ), width="100%", overflow_x="auto"),
+        width="100%", spacing="3",
+    )
+
+
+def _access_tab() -> rx.Component:
+    row = lambda r: rx.table.row(  # noqa: E731
+        rx.table.row_header_cell(r["name"]),
+        rx.table.cell(rx.badge(r["region"], variant="soft")),
+        rx.table.cell(SessionState.t["tier." + r["tier"].to(str)]),
+        rx.table.cell(r["users"]),
+        rx.table.cell(rx.cond(r["allowed"], rx.badge(rx.icon("check", size=12), tr("access.can_see"),
+                                                     color_scheme="green"),
+                              rx.badge(rx.icon("x", size=12), tr("access.cannot_see"), color_scheme="red"))),
+        rx.table.cell(rx.text(r["why"], size="1", color=rx.color("gray", 11))),
+        data_testid="access-row",
+    )
+    return rx.vstack(
+        rx.callout(rx.text(tr("access.summary_prefix"), " ", rx.text.strong(S.allowed_orgs), " ",
+                           tr("access.summary_orgs"), " ", rx.text.strong(S.allowed_users), " ",
+                           tr("access.summary_users")), icon="users", width="100%", data_testid="access-summary"),
+        rx.card(rx.vstack(
+            rx.text(tr("access.check_user"), weight="medium"),
+            rx.hstack(rx.input(placeholder="name@partner.com", value=S.check_email, on_change=S.set_check_email,
+                               width="100%", data_testid="access-email"),
+                      rx.button(tr("access.check"), on_click=S.check_user, data_testid="access-check"), width="100%"),
+            rx.cond(S.check_result.contains("error") & (S.check_result["error"].to(str) != ""),
+                    rx.text(S.check_result["error"].to(str), color=rx.color("red", 11), size="2")),
+            rx.cond(S.check_result.contains("allowed"),
+                    rx.callout(rx.text(rx.text.strong(S.check_result["name"].to(str)), " (",
+                                       S.check_result["org"].to(str), "): ", S.check_result["why"].to(str)),
+                               icon=rx.cond(S.check_result["allowed"].to(bool), "circle-check", "circle-x"),
+                               color_scheme=rx.cond(S.check_result["allowed"].to(bool), "green", "red"),
+                               width="100%", data_testid="access-result")),
+            width="100%", spacing="2",
+        ), width="100%"),
+        rx.box(rx.table.root(
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(tr(k)) for k in (
+                "orgs.name", "orgs.region", "orgs.tier", "orgs.users", "access.decision", "access.why")])),
+            rx.table.body(rx.foreach(S.access_rows, row)),
+            width="100%", variant="surface", size="1",
+        ), width="100%", overflow_x="auto"),
+        width="100%", spacing="3",
+    )
+
+
+def _compare_tab() -> rx.Component:
+    picker = lambda side, value: rx.select.root(  # noqa: E731
+        rx.select.trigger(),
+        rx.select.content(rx.foreach(S.version_numbers, lambda n: rx.select.item("v" + n, value=n))),
+        value=value, on_change=S.set_compare(side))
+    return rx.vstack(
+        rx.hstack(picker("a", S.compare_a), rx.icon("arrow-left-right", size=16), picker("b", S.compare_b),
+                  align="center"),
+        rx.cond(S.comparison.length() > 0,
+                rx.box(rx.table.root(rx.table.body(rx.foreach(S.comparison, lambda r: rx.table.row(
+                    rx.table.row_header_cell(r["field"]),
+                    rx.table.cell(rx.text(r["a"], size="2", word_break="break-all")),
+                    rx.table.cell(rx.text(r["b"], size="2", word_break="break-all")),
+                    background=rx.cond(r["differs"], rx.color("amber", 3), "transparent"),
+                ))), width="100%", variant="surface"), width="100%", overflow_x="auto"),
+                rx.text(tr("document.compare_needs_two"), color=rx.color("gray", 11))),
+        width="100%", spacing="3",
+    )
+
+
+def _edit_dialog() -> rx.Component:
+    return rx.dialog.root(rx.dialog.content(
+        rx.dialog.title(tr("document.edit_title")),
+        rx.scroll_area(rx.vstack(
+            field("document.title", rx.input(value=S.e_title, on_change=S.set_edit_field("e_title"), width="100%",
+                                             data_testid="edit-title"), S.errors["title"]),
+            field("document.description", rx.text_area(value=S.e_description,
+                                                       on_change=S.set_edit_field("e_description"), width="100%")),
+            rx.grid(
+                field("library.type", rx.select.root(rx.select.trigger(width="100%"), rx.select.content(
+                    *[rx.select.item(tr(f"doctype.{t.value}"), value=t.value) for t in DocType]),
+                    value=S.e_type, on_change=S.set_edit_field("e_type"))),
+                field("library.language", rx.select.root(rx.select.trigger(width="100%"), rx.select.content(
+                    *[rx.select.item(name, value=code) for code, name in LANGUAGES.items()]),
+                    value=S.e_language, on_change=S.set_edit_field("e_language"))),
+                field("library.product", rx.input(value=S.e_product, on_change=S.set_edit_field("e_product"))),
+                field("document.expires", rx.input(type="date", value=S.e_expires,
+                                                   on_change=S.set_edit_field("e_expires")), S.errors["expires"]),
+                columns=rx.breakpoints(initial="1", sm="2"), spacing="3", width="100%"),
+            field("document.tags", rx.input(value=S.e_tags, on_change=S.set_edit_field("e_tags"), width="100%"),
+                  hint_key="document.tags_hint"),
+            audience_editor(S),
+            rx.cond(S.form_error != "", rx.callout(S.form_error, icon="triangle-alert", color_scheme="red",
+                                                   width="100%")),
+            spacing="3", width="100%", padding_right="12px",
+        ), max_height="65vh", type="auto"),
+        rx.hstack(rx.dialog.close(rx.button(tr("common.cancel"), variant="soft", color_scheme="gray")),
+                  rx.button(tr("common.save"), on_click=S.save_edit, data_testid="edit-save"),
+                  justify="end", width="100%", padding_top="12px"),
+        max_width="640px",
+    ), open=S.edit_open, on_open_change=S.set_edit_open)
+
+
+def audience_editor(state) -> rx.Component:
+    """Region, tier and organisation pickers (shared with the studio's upload form)."""
+    return rx.card(rx.vstack(
+        rx.text(tr("audience.title"), weight="bold"),
+        rx.text(tr("audience.help"), size="1", color=rx.color("gray", 11)),
+        rx.hstack(rx.switch(checked=state.e_all_regions, on_change=state.set_all_regions,
+                            data_testid="aud-all-regions"),
+                  rx.text(tr("audience.all_regions"), size="2"), align="center"),
+        rx.cond(~state.e_all_regions, rx.hstack(rx.foreach(state.region_codes, lambda code: rx.hstack(
+            rx.checkbox(checked=state.e_regions.contains(code), on_change=lambda on: state.toggle_region(code, on),
+                        data_testid="aud-region-" + code),
+            rx.text(code, size="2"), align="center", spacing="1")), wrap="wrap", spacing="4")),
+        field("audience.min_tier", rx.select.root(
+            rx.select.trigger(width="100%", data_testid="aud-min-tier"),
+            rx.select.content(rx.select.item(tr("audience.any_tier"), value="__any__"),
+                              rx.foreach(state.tier_codes, lambda c: rx.select.item(
+                                  SessionState.t["tier." + c], value=c))),
+            value=state.e_min_tier, on_change=state.set_min_tier)),
+        rx.text(tr("audience.orgs"), size="2", weight="medium"),
+        rx.text(tr("audience.orgs_help"), size="1", color=rx.color("gray", 11)),
+        rx.scroll_area(rx.vstack(rx.foreach(state.org_names, lambda name: rx.hstack(
+            rx.checkbox(checked=state.e_orgs.contains(name), on_change=lambda on: state.toggle_org(name, on)),
+            rx.text(name, size="2"), align="center", spacing="2")), spacing="1"), max_height="140px", type="auto"),
+        spacing="2", width="100%",
+    ), width="100%")
+
+
+def _version_dialog() -> rx.Component:
+    return rx.dialog.root(rx.dialog.content(
+        rx.dialog.title(tr("document.new_version")),
+        rx.vstack(
+            upload_zone(UPLOAD_ID),
+            field("document.label", rx.input(value=S.v_label, on_change=S.set_version_field("v_label"),
+                                             placeholder=tr("document.label_placeholder"), width="100%")),
+            field("document.note", rx.text_area(value=S.v_note, on_change=S.set_version_field("v_note"),
+                                                width="100%", data_testid="version-note")),
+            rx.hstack(rx.checkbox(checked=S.v_publish, on_change=S.set_version_field("v_publish"),
+                                  data_testid="version-publish-now"),
+                      rx.text(tr("document.publish_now"), size="2"), align="center"),
+            rx.cond(S.uploading, rx.vstack(rx.progress(value=S.upload_progress, width="100%"),
+                                           rx.text(S.upload_progress, "%", size="1"), width="100%")),
+            rx.cond(S.upload_error != "", rx.callout(S.upload_error, icon="triangle-alert", color_scheme="red",
+                                                     width="100%", data_testid="upload-error")),
+            rx.hstack(rx.dialog.close(rx.button(tr("common.cancel"), variant="soft", color_scheme="gray")),
+                      rx.button(tr("document.upload"), loading=S.uploading, data_testid="version-upload-submit",
+                                on_click=S.upload_version(rx.upload_files(
+                                    upload_id=UPLOAD_ID, on_upload_progress=S.on_upload_progress))),
+                      justify="end", width="100%"),
+            spacing="3", width="100%",
+        ),
+        max_width="520px",
+    ), open=S.version_open, on_open_change=S.set_version_open)
+
+
+def upload_zone(upload_id: str) -> rx.Component:
+    """Drag-and-drop zone showing the chosen file (shared with the studio)."""
+    return rx.upload(
+        rx.vstack(
+            rx.icon("cloud-upload", size=32, color=rx.color("accent", 9)),
+            rx.text(tr("upload.drop_here"), size="2", text_align="center"),
+            rx.foreach(rx.selected_files(upload_id), lambda name: rx.badge(name, variant="soft")),
+            align="center", spacing="2", padding="20px",
+        ),
+        id=upload_id,
+        multiple=False,
+        border=f"2px dashed {rx.color('accent', 7)}",
+        border_radius="var(--radius-3)",
+        width="100%",
+        cursor="pointer",
+        data_testid=upload_id,
+    )
+
+
+def document_page() -> rx.Component:
+    return app_shell(
+        rx.cond(
+            S.found,
+            rx.vstack(
+                rx.flex(
+                    rx.vstack(
+                        rx.hstack(rx.link(rx.hstack(rx.icon("arrow-left", size=14), tr("nav.library"),
+                                                    align="center", spacing="1"), href="/library", size="2")),
+                        rx.heading(S.title, size="7", data_testid="document-title"),
+                        rx.hstack(rx.badge(type_label(S.doc_type), variant="soft"),
+                                  rx.cond(SessionState.is_staff, status_badge(S.status)), spacing="2"),
+                        spacing="1",
+                    ),
+                    rx.spacer(),
+                    rx.cond(SessionState.is_staff, rx.hstack(
+                        rx.button(rx.icon("pencil", size=16), tr("common.edit"), variant="soft",
+                                  on_click=S.open_edit, data_testid="edit-document"),
+                        rx.cond(S.status == "archived",
+                                rx.button(tr("document.restore"), variant="soft", on_click=S.restore),
+                                rx.button(tr("document.archive"), variant="soft", color_scheme="red",
+                                          on_click=S.archive, data_testid="archive-document")),
+                        spacing="2", wrap="wrap")),
+                    direction=rx.breakpoints(initial="column", sm="row"), gap="12px", width="100%",
+                ),
+                _overview(),
+                rx.cond(SessionState.is_staff, rx.tabs.root(
+                    rx.tabs.list(rx.tabs.trigger(tr("document.versions"), value="versions"),
+                                 rx.tabs.trigger(tr("document.effective_access"), value="access",
+                                                 data_testid="tab-access"),
+                                 rx.tabs.trigger(tr("document.compare"), value="compare")),
+                    rx.tabs.content(_versions_tab(), value="versions", padding_top="16px"),
+                    rx.tabs.content(_access_tab(), value="access", padding_top="16px"),
+                    rx.tabs.content(_compare_tab(), value="compare", padding_top="16px"),
+                    default_value="versions", width="100%",
+                )),
+                _edit_dialog(),
+                _version_dialog(),
+                spacing="5", width="100%",
+            ),
+            not_found_view(),
+        ),
+    )

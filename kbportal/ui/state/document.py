@@ -1,0 +1,293 @@
+"""One document: metadata, preview, download; for staff versions, publishing,
+metadata and audience editing, comparison and the effective-access panel."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import reflex as rx
+
+from kbportal.db import session_scope
+from kbportal.i18n import format_date, format_size, translate
+from kbportal.services import effective_access, repository, uploads
+from kbportal.services import orgs as org_service
+from kbportal.services.access import AudienceRule
+from kbportal.services.errors import KbError, NotFound, ValidationFailed
+from kbportal.ui.state.audience_form import AudienceFormMixin
+from kbportal.ui.state.session import SessionState
+
+
+def reason_texts(reasons, lang: str) -> list[str]:
+    return [translate(lang, r.code, **dict(r.params)) for r in reasons]
+
+
+class DocumentState(AudienceFormMixin, SessionState):
+    found: bool = False
+    doc_id: int = 0
+    title: str = ""
+    description: str = ""
+    doc_type: str = ""
+    product: str = ""
+    language: str = ""
+    tags: list[str] = []
+    status: str = ""
+    published_number: int = 0
+    expires: str = ""
+    visible: dict = {}          # the version this user downloads
+    versions: list[dict] = []   # staff: all versions
+    thumb: str = ""
+    _audience: AudienceRule | None = None
+    _expires_at: datetime | None = None
+
+    # staff: edit dialog
+    edit_open: bool = False
+    e_title: str = ""
+    e_description: str = ""
+    e_type: str = "other"
+    e_product: str = ""
+    e_tags: str = ""
+    e_language: str = "en"
+    e_expires: str = ""
+    errors: dict[str, str] = {}
+    form_error: str = ""
+
+    # staff: new version
+    version_open: bool = False
+    v_note: str = ""
+    v_label: str = ""
+    v_publish: bool = False
+    upload_progress: int = 0
+    uploading: bool = False
+    upload_error: str = ""
+
+    # staff: effective access and comparison
+    access_rows: list[dict] = []
+    allowed_orgs: int = 0
+    allowed_users: int = 0
+    check_email: str = ""
+    check_result: dict = {}
+    compare_a: str = ""
+    compare_b: str = ""
+
+    # ------------------------------------------------------------------ loading
+
+    def _doc_id_from_url(self) -> int:
+        try:
+            return int(self.router.url.path.rstrip("/").rsplit("/", 1)[-1])
+        except ValueError:
+            return 0
+
+    def _reload(self) -> None:
+        lang = self.lang or "en"
+        self.found = False
+        doc_id = self._doc_id_from_url()
+        try:
+            with session_scope() as session:
+                principal = self.principal(session)
+                detail = repository.get_document(session, principal, doc_id)
+                rows = effective_access.document_access(session, principal, doc_id) if principal.is_staff else []
+                if principal.is_staff:
+                    self.load_audience_choices(session, principal)
+        except NotFound:
+            return
+        self.found = True
+        self.doc_id = detail.id
+        self.title, self.description = detail.title, detail.description
+        self.doc_type, self.product, self.language = detail.doc_type, detail.product, detail.language
+        self.tags, self.status = list(detail.tags), detail.status
+        self.published_number = detail.published_number or 0
+        self.expires = format_date(detail.expires_at, lang, self.time_zone)
+        self.versions = [self._version_view(v) for v in detail.versions]
+        shown = next((v for v in self.versions if v["is_published"]), self.versions[-1] if self.versions else {})
+        self.visible = shown
+        self.thumb = (f"/api/documents/{detail.id}/thumbnail?version={shown['number']}"
+                      if shown and detail.has_thumbnail else "")
+        self._audience = detail.audience
+        self._expires_at = detail.expires_at
+        self.access_rows = [
+            {"name": r.name, "region": r.region, "tier": r.tier, "users": r.users, "allowed": r.allowed,
+             "why": " ".join(reason_texts(r.reasons, lang))}
+            for r in rows
+        ]
+        self.allowed_orgs = sum(1 for r in rows if r.allowed)
+        self.allowed_users = sum(r.users for r in rows if r.allowed)
+        if len(self.versions) >= 2 and not (self.compare_a and self.compare_b):
+            self.compare_a, self.compare_b = str(self.versions[-2]["number"]), str(self.versions[-1]["number"])
+
+    def _version_view(self, v) -> dict:
+        lang = self.lang or "en"
+        base = f"/api/documents/{self._doc_id_from_url()}/download?version={v.number}"
+        return {
+            "number": v.number, "label": v.label, "note": v.note, "filename": v.filename,
+            "size": format_size(v.size, lang), "bytes": v.size, "mime": v.mime_type, "pages": v.page_count,
+            "sha256": v.sha256, "date": self.fmt_dt(v.created_at), "author": v.author_name,
+            "is_published": v.is_published, "url": base,
+            "light_url": f"{base}&variant=light" if v.light_size else "",
+            "light_size": format_size(v.light_size, lang) if v.light_size else "",
+        }
+
+    @rx.event
+    def load(self):
+        self.check_result = {}
+        self.check_email = ""
+        self.compare_a = self.compare_b = ""
+        self._reload()
+
+    # ------------------------------------------------------------------ staff actions
+
+    def _act(self, action, success_key: str, **params):
+        try:
+            with session_scope() as session:
+                action(session, self.principal(session), self.actor())
+        except KbError as exc:
+            return rx.toast.error(self.error_text(exc))
+        self._reload()
+        return rx.toast.success(self.tr(success_key, **params))
+
+    @rx.event
+    def publish(self, number: int):
+        return self._act(lambda s, p, a: repository.publish_version(s, p, a, self.doc_id, number),
+                         "document.published_toast", number=number)
+
+    @rx.event
+    def archive(self):
+        return self._act(lambda s, p, a: repository.archive_document(s, p, a, self.doc_id), "document.archived_toast")
+
+    @rx.event
+    def restore(self):
+        return self._act(lambda s, p, a: repository.restore_document(s, p, a, self.doc_id), "document.restored_toast")
+
+    @rx.event
+    def open_edit(self):
+        self.e_title, self.e_description, self.e_type = self.title, self.description, self.doc_type
+        self.e_product, self.e_tags, self.e_language = self.product, ", ".join(self.tags), self.language
+        self.e_expires = self._expires_at.date().isoformat() if self._expires_at else ""
+        with session_scope() as session:
+            principal = self.principal(session)
+            names = {o.id: o.name for o in org_service.list_orgs(session, principal)}
+        self.fill_audience_form(self._audience, names)
+        self.errors, self.form_error = {}, ""
+        self.edit_open = True
+
+    @rx.event
+    def set_edit_open(self, value: bool):
+        self.edit_open = value
+
+    @rx.event
+    def set_edit_field(self, name: str, value):
+        if name in ("e_title", "e_description", "e_type", "e_product", "e_tags", "e_language", "e_expires"):
+            setattr(self, name, value)
+
+    def _form_expiry(self) -> datetime | None:
+        if not self.e_expires:
+            return None
+        try:
+            return datetime.fromisoformat(self.e_expires).replace(tzinfo=timezone.utc)
+        except ValueError:
+            raise ValidationFailed("document.bad_date", field="expires") from None
+
+    @rx.event
+    def save_edit(self):
+        self.errors, self.form_error = {}, ""
+        try:
+            with session_scope() as session:
+                repository.update_metadata(
+                    session, self.principal(session), self.actor(), self.doc_id, title=self.e_title,
+                    description=self.e_description, doc_type=self.e_type, product=self.e_product,
+                    tags=[t.strip() for t in self.e_tags.split(",") if t.strip()], source_language=self.e_language,
+                    expires_at=self._form_expiry(),
+                    audience=self.audience_from_form(session, self.principal(session)))
+        except ValidationFailed as exc:
+            self.errors = {exc.field or "form": self.error_text(exc)}
+            self.form_error = "" if exc.field else self.error_text(exc)
+            return
+        except KbError as exc:
+            self.form_error = self.error_text(exc)
+            return
+        self.edit_open = False
+        self._reload()
+        return rx.toast.success(self.tr("document.saved_toast"))
+
+    # ------------------------------------------------------------------ new version
+
+    @rx.event
+    def set_version_open(self, value: bool):
+        self.version_open = value
+        self.upload_error, self.upload_progress = "", 0
+
+    @rx.event
+    def set_version_field(self, name: str, value):
+        if name in ("v_note", "v_label", "v_publish"):
+            setattr(self, name, value)
+
+    @rx.event
+    def on_upload_progress(self, progress: dict):
+        self.upload_progress = round(progress.get("progress", 0) * 100)
+
+    @rx.event
+    async def upload_version(self, files: list[rx.UploadFile]):
+        self.upload_error = ""
+        if not files:
+            self.upload_error = self.tr("upload.choose_file")
+            return
+        file = files[0]
+        self.uploading = True
+        yield
+        path = None
+        try:
+            path = await uploads.receive(file)
+            with uploads.cleanup(path), session_scope() as session:
+                ref = repository.add_version(session, self.principal(session), self.actor(), self.doc_id,
+                                             repository.Upload(path=path, filename=file.name or "upload"),
+                                             label=self.v_label, note=self.v_note, publish=self.v_publish)
+        except KbError as exc:
+            self.upload_error = self.error_text(exc)
+            self.uploading = False
+            return
+        self.uploading = False
+        self.version_open = False
+        self.v_note = self.v_label = ""
+        self.v_publish = False
+        self._reload()
+        yield rx.toast.success(self.tr("document.version_added_toast", number=ref.number))
+
+    # ------------------------------------------------------------------ effective access, compare
+
+    @rx.event
+    def set_check_email(self, value: str):
+        self.check_email = value
+
+    @rx.event
+    def check_user(self):
+        lang = self.lang or "en"
+        try:
+            with session_scope() as session:
+                result = effective_access.user_access(session, self.principal(session), self.doc_id, self.check_email)
+        except KbError as exc:
+            self.check_result = {"error": self.error_text(exc)}
+            return
+        self.check_result = {"name": result.name, "org": result.org_name, "allowed": result.allowed,
+                             "why": " ".join(reason_texts(result.reasons, lang)), "error": ""}
+
+    @rx.event
+    def set_compare(self, side: str, value: str):
+        if side == "a":
+            self.compare_a = value
+        else:
+            self.compare_b = value
+
+    @rx.var
+    def comparison(self) -> list[dict]:
+        by_number = {str(v["number"]): v for v in self.versions}
+        a, b = by_number.get(self.compare_a), by_number.get(self.compare_b)
+        if not a or not b:
+            return []
+        fields = [("label", "document.label"), ("filename", "document.filename"), ("size", "document.size"),
+                  ("pages", "document.pages"), ("mime", "document.mime"), ("date", "document.date"),
+                  ("author", "document.author"), ("note", "document.note"), ("sha256", "document.sha256")]
+        return [{"field": self.t.get(key, key), "a": str(a[f]), "b": str(b[f]), "differs": str(a[f]) != str(b[f])}
+                for f, key in fields]
+
+    @rx.var
+    def version_numbers(self) -> list[str]:
+        return [str(v["number"]) for v in self.versions]
