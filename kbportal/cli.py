@@ -11,11 +11,15 @@ printed in English on stderr with exit code 1; usage errors exit with 2.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import os
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -27,7 +31,8 @@ from kbportal import db
 from kbportal.config import get_settings
 from kbportal.i18n import LANGUAGES, translate
 from kbportal.models import Role, User
-from kbportal.services import demo, doctor, orgs, reference, users
+from kbportal.services import access, demo, doctor, orgs, reference, repository, users
+from kbportal.services.audit import Actor
 from kbportal.services.demo import CLI_ACTOR, SYSTEM
 from kbportal.services.errors import KbError
 
@@ -41,6 +46,11 @@ region_app = typer.Typer(help="Manage sales regions (data, not code).", no_args_
 tier_app = typer.Typer(help="Manage partner tiers and their order.", no_args_is_help=True)
 app.add_typer(region_app, name="region")
 app.add_typer(tier_app, name="tier")
+doc_app = typer.Typer(help="Upload, publish, list and download documents, acting as a user (--as).",
+                      no_args_is_help=True)
+doc_version_app = typer.Typer(help="Versions of a document.", no_args_is_help=True)
+app.add_typer(doc_app, name="doc")
+doc_app.add_typer(doc_version_app, name="version")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 PROMPTED = "{} (asked for, hidden, in a terminal when omitted)."
@@ -436,6 +446,303 @@ def tier_add(
         tier = reference.add_tier(session, SYSTEM, CLI_ACTOR, code, name, rank)
         row = {"code": tier.code, "name": tier.name, "rank": tier.rank}
     _print_json(row) if as_json else typer.echo(f"Created tier {row['code']} at rank {row['rank']}.")
+
+
+# --------------------------------------------------------------------------- documents
+
+AsOpt = Annotated[str, typer.Option("--as", metavar="EMAIL",
+                                    help="Act as this user, with exactly that user's rights.")]
+
+
+def _acting(session: Session, email: str) -> tuple[access.Principal, Actor]:
+    """The principal and audit actor of ``--as EMAIL``; unknown or disabled users exit 1."""
+    user = users.find_user_by_email(session, email)
+    if user is None:
+        _fail(translate("en", "user.not_found", email=email.strip()))
+    principal = access.principal_for(session, user)
+    if not user.active:
+        _fail(translate("en", "auth.disabled"))
+    if not principal.active:
+        _fail(translate("en", "auth.org_disabled"))
+    return principal, Actor(user_id=user.id, email=user.email, ip="cli")
+
+
+def _upload_of(file: Path) -> repository.Upload:
+    if not file.is_file():
+        _fail(translate("en", "doc.file_not_found", path=str(file)))
+    return repository.Upload(path=file, filename=file.name)
+
+
+def _expiry(value: str | None) -> date | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        _fail(translate("en", "doc.invalid_date", value=value.strip()))
+
+
+def _audience_option(session: Session, principal: access.Principal, regions: str | None, min_tier: str | None,
+                     org_names: str | None) -> access.AudienceRule | None:
+    """--regions APAC,EMEA|all, --min-tier, --orgs "A,B" as an audience (None when none is given).
+
+    A minimum tier without --regions applies in every region.
+    """
+    if regions is None and min_tier is None and org_names is None:
+        return None
+    all_regions = (regions or "").strip().lower() == "all" or (regions is None and min_tier is not None)
+    codes = frozenset() if all_regions or regions is None else frozenset(
+        r.strip() for r in regions.split(",") if r.strip())
+    org_ids = frozenset(orgs.find_org_by_name(session, principal, n).id
+                        for n in (org_names or "").split(",") if n.strip())
+    return access.AudienceRule(all_regions=all_regions, regions=codes, min_tier=min_tier, org_ids=org_ids)
+
+
+def _jsonable(value: Any) -> Any:
+    """Dataclasses, sets and dates as JSON-ready values (sets sorted)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return sorted(_jsonable(v) for v in value)
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return value
+
+
+def _all_documents(session: Session, principal: access.Principal) -> list[repository.DocumentCard]:
+    cards: list[repository.DocumentCard] = []
+    page = 0
+    while True:
+        result = repository.list_documents(session, principal, repository.DocumentFilters(page=page, page_size=200))
+        cards.extend(result.items)
+        if not result.items or len(cards) >= result.total:
+            return cards
+        page += 1
+
+
+@doc_app.command("add")
+def doc_add(
+    file: Annotated[Path, typer.Argument(help="The file to upload (PDF, Word, PowerPoint, Excel, text, "
+                                              "Markdown, CSV, PNG, JPEG).")],
+    title: Annotated[str, typer.Option(help="Title partners see.")],
+    as_email: AsOpt,
+    doc_type: Annotated[str, typer.Option("--type", help="brochure, datasheet, presentation, case_study, "
+                                                         "price_list, training, template or other.")] = "other",
+    description: Annotated[str, typer.Option(help="What the document is for.")] = "",
+    product: Annotated[str, typer.Option(help="Product it is about.")] = "",
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="A tag (repeat the option, or separate with "
+                                                               "commas).")] = None,
+    language: Annotated[str, typer.Option(help="Language of the document, e.g. en, de, pt-BR.")] = "en",
+    regions: Annotated[str | None, typer.Option(help="Regions that see it: APAC,EMEA or all.")] = None,
+    min_tier: Annotated[str | None, typer.Option(help="Minimum partner tier (all regions when --regions is "
+                                                      "not given).")] = None,
+    org_names: Annotated[str | None, typer.Option("--orgs", help='Organisations that always see it: '
+                                                                 '"Org A,Org B".')] = None,
+    expires: Annotated[str | None, typer.Option(help="Last day partners see it, YYYY-MM-DD.")] = None,
+    label: Annotated[str, typer.Option(help='Version label, e.g. "Q3 launch".')] = "",
+    note: Annotated[str, typer.Option(help="Change note of the first version.")] = "",
+    publish: Annotated[bool, typer.Option("--publish", help="Publish at once (default: a draft).")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Upload a new document (a draft unless --publish).
+
+    Without --regions, --min-tier or --orgs no partner sees it.
+    """
+    upload = _upload_of(file)
+    expires_on = _expiry(expires)
+    tags = [t.strip() for value in (tag or []) for t in value.split(",") if t.strip()]
+    with _session() as session:
+        principal, actor = _acting(session, as_email)
+        audience = _audience_option(session, principal, regions, min_tier, org_names)
+        ref = repository.create_document(
+            session, principal, actor, upload, title=title, description=description, doc_type=doc_type,
+            product=product, tags=tags, source_language=language, audience=audience, expires_at=expires_on,
+            label=label, note=note, publish=publish)
+    if as_json:
+        _print_json({"id": ref.document_id, "version": ref.number})
+    else:
+        state = "published" if publish else "a draft"
+        typer.echo(f"Created document {ref.document_id} (version {ref.number}, {state}).")
+
+
+@doc_version_app.command("add")
+def doc_version_add(
+    doc_id: Annotated[int, typer.Argument(help="Document id.")],
+    file: Annotated[Path, typer.Argument(help="The new version's file.")],
+    as_email: AsOpt,
+    note: Annotated[str, typer.Option(help="What changed.")] = "",
+    label: Annotated[str, typer.Option(help='Version label, e.g. "Q3 launch".')] = "",
+    publish: Annotated[bool, typer.Option("--publish", help="Publish it at once (default: partners keep the "
+                                                            "published version).")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Upload a new version of a document."""
+    upload = _upload_of(file)
+    with _session() as session:
+        principal, actor = _acting(session, as_email)
+        ref = repository.add_version(session, principal, actor, doc_id, upload, label=label, note=note,
+                                     publish=publish)
+    if as_json:
+        _print_json({"id": ref.document_id, "version": ref.number})
+    else:
+        typer.echo(f"Added version {ref.number} to document {ref.document_id}"
+                   f"{' and published it' if publish else ''}.")
+
+
+@doc_app.command("publish")
+def doc_publish(
+    doc_id: Annotated[int, typer.Argument(help="Document id.")],
+    version: Annotated[int, typer.Option("--version", help="Version number to publish (an older one rolls "
+                                                           "back).")],
+    as_email: AsOpt,
+) -> None:
+    """Publish a version: partners of the audience see it from now on."""
+    with _session() as session:
+        principal, actor = _acting(session, as_email)
+        repository.publish_version(session, principal, actor, doc_id, version)
+    typer.echo(f"Published version {version} of document {doc_id}.")
+
+
+@doc_app.command("archive")
+def doc_archive(doc_id: Annotated[int, typer.Argument(help="Document id.")], as_email: AsOpt) -> None:
+    """Archive a document: partners no longer see it (nothing is deleted)."""
+    with _session() as session:
+        principal, actor = _acting(session, as_email)
+        repository.archive_document(session, principal, actor, doc_id)
+    typer.echo(f"Archived document {doc_id}.")
+
+
+@doc_app.command("restore")
+def doc_restore(doc_id: Annotated[int, typer.Argument(help="Document id.")], as_email: AsOpt) -> None:
+    """Restore an archived document (published again if it was)."""
+    with _session() as session:
+        principal, actor = _acting(session, as_email)
+        repository.restore_document(session, principal, actor, doc_id)
+    typer.echo(f"Restored document {doc_id}.")
+
+
+@doc_app.command("list")
+def doc_list(as_email: AsOpt, as_json: JsonOpt = False) -> None:
+    """Every document the user may see (partners: published versions of their audience)."""
+    with _session() as session:
+        principal, _ = _acting(session, as_email)
+        cards = _all_documents(session, principal)
+    if as_json:
+        _print_json(_jsonable(cards))
+    else:
+        _print_table(["id", "title", "type", "status", "version", "size", "language", "updated"],
+                     [(c.id, c.title, c.doc_type, c.status, c.version_number, c.size, c.language,
+                       c.updated_at.date().isoformat()) for c in cards])
+
+
+@doc_app.command("show")
+def doc_show(doc_id: Annotated[int, typer.Argument(help="Document id.")], as_email: AsOpt,
+             as_json: JsonOpt = False) -> None:
+    """A document's metadata and the versions the user may see."""
+    with _session() as session:
+        principal, _ = _acting(session, as_email)
+        detail = repository.get_document(session, principal, doc_id)
+    if as_json:
+        _print_json(_jsonable(detail))
+        return
+    typer.echo(f"{detail.title} (document {detail.id}, {detail.doc_type}, {detail.status}, {detail.language})")
+    if detail.description:
+        typer.echo(detail.description)
+    typer.echo("")
+    _print_table(["version", "published", "label", "file", "size", "type", "pages", "created"],
+                 [(v.number, "yes" if v.is_published else "", v.label, v.filename, v.size, v.mime_type,
+                   v.page_count, v.created_at.date().isoformat()) for v in detail.versions])
+
+
+@doc_app.command("get")
+def doc_get(
+    doc_id: Annotated[int, typer.Argument(help="Document id.")],
+    as_email: AsOpt,
+    out: Annotated[Path, typer.Option("--out", help="File to write (or a folder: the stored file name is "
+                                                    "used).")],
+    version: Annotated[int | None, typer.Option("--version", help="Version number (partners: only the "
+                                                                  "published one).")] = None,
+    light: Annotated[bool, typer.Option("--light", help="The light variant of a large PDF.")] = False,
+) -> None:
+    """Download a document the user may see (recorded in the audit log).
+
+    Writes nothing when the document is missing or the user may not see it.
+    """
+    with _session() as session:
+        principal, actor = _acting(session, as_email)
+        target = repository.open_download(session, principal, doc_id, version, "light" if light else "original")
+        destination = out / target.filename if out.is_dir() else out
+        _stream_to(target, destination)
+        repository.record_download(session, principal, actor, target)
+    typer.echo(f"Saved version {target.number} of document {doc_id} to {destination} ({target.size} bytes).")
+
+
+def _stream_to(target: repository.DownloadTarget, destination: Path) -> None:
+    """Stream the blob into a temp file beside ``destination``, check it, then rename."""
+    from kbportal.storage import get_blob_store
+
+    try:
+        fd, tmp = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".part")
+    except OSError:
+        _fail(translate("en", "doc.cannot_write", path=str(destination)))
+    digest = hashlib.sha256()
+    try:
+        with os.fdopen(fd, "wb") as f:
+            for chunk in get_blob_store().iter_bytes(target.key, target.storage_version_id):
+                f.write(chunk)
+                digest.update(chunk)
+        if target.variant == "original" and digest.hexdigest() != target.etag:
+            _fail(translate("en", "doc.download_damaged"))
+        os.replace(tmp, destination)
+    except OSError:
+        _fail(translate("en", "doc.cannot_write", path=str(destination)))
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------- storage housekeeping
+
+
+@app.command("verify")
+def verify_cmd(as_json: JsonOpt = False) -> None:
+    """Re-hash every stored document version and report missing or changed files (exit 1 if any)."""
+    with _session() as session:
+        report = repository.verify(session)
+    if as_json:
+        _print_json({"ok": report.ok, "checked": report.checked, "problems": _jsonable(report.problems)})
+    else:
+        for p in report.problems:
+            typer.echo(f"document {p.document_id} version {p.number} {p.part}: {p.problem.replace('_', ' ')} "
+                       f"({p.key} @ {p.version_id}){': ' + p.detail if p.detail else ''}")
+        summary = "all match their checksums" if report.ok else f"{len(report.problems)} problem(s)"
+        typer.echo(f"Checked {report.checked} version(s): {summary}.")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command("gc")
+def gc_cmd(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be removed.")] = False,
+    grace_minutes: Annotated[int, typer.Option("--grace-minutes", min=0,
+                                               help="Keep unreferenced files younger than this (uploads in "
+                                                    "flight).")] = 60,
+    as_json: JsonOpt = False,
+) -> None:
+    """Remove stored files no document version references (left by failed uploads)."""
+    with _session() as session:
+        report = repository.gc(session, dry_run=dry_run, grace=timedelta(minutes=grace_minutes))
+    if as_json:
+        _print_json(_jsonable(report))
+        return
+    verb = "Would remove" if dry_run else "Removed"
+    for blob in report.removed:
+        typer.echo(f"{verb} {blob.key} @ {blob.version_id} ({blob.size} bytes)")
+    typer.echo(f"{verb} {len(report.removed)} unreferenced file version(s), {report.bytes_removed} bytes; "
+               f"{report.kept_recent} younger than {grace_minutes} minute(s) kept; {report.scanned} scanned.")
 
 
 if __name__ == "__main__":

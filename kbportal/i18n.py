@@ -109,3 +109,10 @@ def format_date(value: datetime | None, lang: str, time_zone: str) -> str:
     except Exception:
         tz = ZoneInfo("UTC")
     return _babel_format_date(value.astimezone(tz).date(), format="medium", locale=_BABEL_LOCALE.get(lang, "en_GB"))
+
+
+def format_day(value, lang: str) -> str:
+    """A calendar date (no time zone involved) in the user's locale."""
+    from babel.dates import format_date as _babel_format_date
+
+    return _babel_format_date(value, format="medium", locale=_BABEL_LOCALE.get(lang, "en_GB")) if value else ""

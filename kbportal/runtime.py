@@ -49,10 +49,23 @@ def start(port: int, extra_env: dict[str, str] | None = None, host: str | None =
 
 
 def serve(port: int, host: str | None = None) -> int:
-    """Run the app in the foreground until interrupted; returns its exit code."""
-    proc = start(port, host=host)
+    """Run the app in the foreground until interrupted; returns its exit code.
+
+    With the embedded S3 store (``KBPORTAL_STORAGE=s3``, no ``KBPORTAL_S3_ENDPOINT``) the
+    SeaweedFS server is made to run first, so the app finds it; it is stopped at exit only
+    if this call started it (a server that was already running keeps running)."""
+    from kbportal.config import get_settings
+    from kbportal.storage import seaweed, uses_embedded_server
+
+    data_dir = get_settings().resolved_data_dir
+    started_store = uses_embedded_server() and seaweed.ensure_running(data_dir).started_here
     try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        proc.terminate()
-        return proc.wait()
+        proc = start(port, host=host)
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:
+            proc.terminate()
+            return proc.wait()
+    finally:
+        if started_store:
+            seaweed.stop(data_dir)

@@ -25,6 +25,8 @@ from sqlmodel import Session
 from kbportal import db as kbdb
 from factories import DB_FILE, Template, forget_cached, point_at
 
+pytest_plugins = ["seaweed_server"]
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:

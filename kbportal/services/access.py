@@ -390,6 +390,14 @@ def can_open_page(principal: Principal, page: str) -> bool:
     return principal.active and principal.role in PAGE_ROLES.get(page, frozenset())
 
 
+def can_create_documents(principal: Principal) -> bool:
+    """Upload new documents: roles that may edit every document whatever its audience (staff)."""
+    if not principal.active:
+        return False
+    rule = ROLE_RULES[principal.role]
+    return Action.EDIT in rule.actions and not rule.audience_bound
+
+
 def can_manage_orgs(principal: Principal) -> bool:
     return principal.active and principal.role == Role.ADMIN
 

@@ -48,6 +48,7 @@ DEMO_ORGS: tuple[DemoOrg, ...] = (
     DemoOrg("Dragon Gate Technology Ltd", "APAC", "silver"),      # Chinese integrator
     DemoOrg("Rheinland Distribution GmbH", "EMEA", "platinum"),   # German distributor
     DemoOrg("Lumière Conseil SAS", "EMEA", "registered"),         # French consultancy
+    DemoOrg("Nordic Channel AB", "EMEA", "silver"),               # Swedish reseller
     DemoOrg("Great Lakes IT Solutions Inc.", "NA", "gold"),       # US reseller
     DemoOrg("Horizonte Tecnologia Ltda.", "LATAM", "silver"),     # Brazilian partner
     DemoOrg("Andes Integradores S.A.", "LATAM", "registered"),    # Chilean integrator
@@ -70,6 +71,8 @@ DEMO_USERS: tuple[DemoUser, ...] = (
              "de", "Europe/Berlin"),
     DemoUser("camille@lumiere.example.com", "Camille Dubois", Role.PARTNER_USER, "Lumière Conseil SAS",
              "fr", "Europe/Paris"),
+    DemoUser("lars@nordic.example.com", "Lars Nilsson", Role.PARTNER_USER, "Nordic Channel AB",
+             "en", "Europe/Stockholm"),
     DemoUser("mike@greatlakes.example.com", "Mike Johnson", Role.PARTNER_ADMIN, "Great Lakes IT Solutions Inc.",
              "en", "America/Chicago"),
     DemoUser("joao@horizonte.example.com", "João Silva", Role.PARTNER_ADMIN, "Horizonte Tecnologia Ltda.",

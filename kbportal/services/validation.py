@@ -16,3 +16,16 @@ def clean_text(value: str | None, field: str, *, min_len: int = 0, max_len: int 
     if len(text) > max_len:
         raise ValidationFailed("validation.too_long", field=field, max=max_len)
     return text
+
+
+def clean_date(value: str | None, field: str):
+    """A form's YYYY-MM-DD text as a date (None when empty)."""
+    from datetime import date
+
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationFailed("document.bad_date", field=field) from None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -23,7 +24,51 @@ class StorageError(KbError):
 
 
 class BlobNotFound(StorageError):
+    """No such key, or no such version of it (params: ``key``, ``version``)."""
+
     code = "storage.not_found"
+
+
+class StorageUnavailable(StorageError):
+    """The store does not answer (connection refused, timeout, reset); params: ``endpoint``."""
+
+    code = "storage.unavailable"
+
+
+class StorageAuthFailed(StorageError):
+    """The store rejected the access key or secret (params: ``endpoint``)."""
+
+    code = "storage.auth_failed"
+
+
+class InvalidBlobKey(StorageError):
+    """A key or version id the store refuses ("../x", empty, control characters); params: ``key``."""
+
+    code = "storage.bad_key"
+
+
+class StorageWriteFailed(StorageError):
+    """Bytes could not be written (disk full, permissions, the store refused); params: ``detail``."""
+
+    code = "storage.write_failed"
+
+
+class BucketMissing(StorageError):
+    """The bucket does not exist and could not be created (params: ``bucket``, ``endpoint``)."""
+
+    code = "storage.bucket_missing"
+
+
+class VersioningOff(StorageError):
+    """The bucket does not keep versions and it could not be switched on (params: ``bucket``)."""
+
+    code = "storage.versioning_off"
+
+
+class StorageRequestFailed(StorageError):
+    """Any other refusal by the store (params: ``endpoint``, ``detail``)."""
+
+    code = "storage.request_failed"
 
 
 @dataclass(frozen=True)
@@ -36,10 +81,26 @@ class StoredBlob:
     etag: str = ""
     content_type: str = ""
     is_latest: bool = True
+    #: When this version was written (timezone-aware UTC); None if the store cannot say.
+    last_modified: datetime | None = None
 
 
 class BlobStore(Protocol):
-    """What the repository needs from storage. Ranges are inclusive byte offsets."""
+    """What the repository needs from storage. Ranges are inclusive byte offsets.
+
+    Contract (``tests/test_storage_contract.py`` runs it against every store):
+
+    * every put creates a new version with its own ``version_id``; older versions stay
+      readable by id until ``delete_version`` removes exactly that one;
+    * ``stat``/``iter_bytes``/``get_bytes`` raise ``BlobNotFound`` for a missing key or
+      version; ``iter_bytes`` raises it when called, before the first chunk is read;
+    * ``iter_bytes(start, end)``: ``end`` past the last byte is clamped, a ``start`` at or
+      past the size yields nothing, a negative ``start`` is a ``ValueError``; the iterator
+      has ``close()`` (call it, or exhaust it, to free the file or connection early);
+    * ``list_versions`` order is unspecified; ``delete_version`` of a missing version is a
+      no-op (gc may race with itself);
+    * failures are ``StorageError`` subclasses whose ``code`` is a catalogue key.
+    """
 
     def put_file(self, key: str, path: Path, content_type: str = "application/octet-stream") -> StoredBlob:
         """Store the file's bytes as a new version of ``key`` (streamed; multipart when large)."""
@@ -69,3 +130,42 @@ class BlobStore(Protocol):
     def check(self) -> None:
         """Raise StorageError with an actionable message when the store is unusable."""
         ...
+
+
+class EmptyStream:
+    """An exhausted byte iterator with ``close()``: what ``iter_bytes`` returns for an empty range."""
+
+    def __iter__(self) -> EmptyStream:
+        return self
+
+    def __next__(self) -> bytes:
+        raise StopIteration
+
+    def close(self) -> None:
+        pass
+
+
+MAX_KEY_BYTES = 1024  # S3's limit
+MAX_SEGMENT_BYTES = 255  # a file name on common filesystems
+
+
+def validate_key(key: str) -> str:
+    """Return ``key`` if every store can hold it, else raise ``InvalidBlobKey``.
+
+    A key is a relative, "/"-separated path: no empty, "." or ".." segment (so no leading,
+    trailing or doubled "/"), no control characters, at most 1024 UTF-8 bytes and 255 per
+    segment. Any other character is fine ("documents/7/Präsentation Q3 日本.pdf"). Both
+    stores apply the same rule, so a key never works on one and fails on the other.
+    """
+    if not isinstance(key, str) or not key:
+        raise InvalidBlobKey(key=repr(key))
+    try:
+        size = len(key.encode("utf-8"))
+    except UnicodeEncodeError:  # lone surrogates
+        raise InvalidBlobKey(key=repr(key)) from None
+    if size > MAX_KEY_BYTES or any(ord(ch) < 32 or ord(ch) == 127 for ch in key):
+        raise InvalidBlobKey(key=repr(key))
+    for segment in key.split("/"):
+        if segment in ("", ".", "..") or len(segment.encode("utf-8")) > MAX_SEGMENT_BYTES:
+            raise InvalidBlobKey(key=key)
+    return key

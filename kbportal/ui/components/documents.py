@@ -32,8 +32,9 @@ def status_badge(status) -> rx.Component:
 def thumbnail(card: dict, height: str = "150px") -> rx.Component:
     return rx.cond(
         card["thumb"] != "",
-        rx.image(src=card["thumb"], alt=card["title"], width="100%", height=height, object_fit="cover",
-                 object_position="top", loading="lazy"),
+        rx.box(rx.image(src=card["thumb"], alt=card["title"], width="100%", height=height, object_fit="cover",
+                        object_position="top", loading="lazy", display="block"),
+               width="100%", background="white"),
         rx.center(
             rx.match(card["doc_type"], *[(k, rx.icon(v, size=40)) for k, v in TYPE_ICONS.items()],
                      rx.icon("file", size=40)),
@@ -46,7 +47,8 @@ def document_card(card: dict, show_status: bool = False) -> rx.Component:
     return rx.link(
         rx.card(
             rx.vstack(
-                rx.inset(thumbnail(card), side="top", pb="current", border_bottom=f"1px solid {rx.color('gray', 4)}"),
+                rx.inset(thumbnail(card), side="top", pb="current", width="calc(100% + 2 * var(--card-padding))",
+                         border_bottom=f"1px solid {rx.color('gray', 4)}"),
                 rx.hstack(
                     rx.badge(type_label(card["doc_type"]), variant="soft"),
                     rx.badge(card["language"].to(str).upper(), variant="outline", color_scheme="gray"),

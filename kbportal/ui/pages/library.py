@@ -16,14 +16,19 @@ def _facet_select(name: str, label_key: str, translate_prefix: str | None = None
         label = SessionState.t[translate_prefix + pair[0].to(str)] if translate_prefix else pair[0].to(str)
         return rx.select.item(label + " (" + pair[1].to(str) + ")", value=pair[0].to(str))
 
-    return rx.select.root(
-        rx.select.trigger(placeholder=tr(label_key), data_testid=f"filter-{name}"),
-        rx.select.content(
-            rx.select.item(tr("library.all"), value="__all__"),
-            rx.foreach(S.facets[name], item),
+    return rx.hstack(
+        rx.text(tr(label_key), size="2", color=rx.color("gray", 11)),
+        rx.select.root(
+            rx.select.trigger(placeholder=tr(label_key), data_testid=f"filter-{name}"),
+            rx.select.content(
+                rx.select.item(tr("library.all"), value="__all__"),
+                rx.foreach(S.facets[name], item),
+            ),
+            value=rx.cond(getattr(S, name) != "", getattr(S, name), "__all__"),
+            on_change=S.set_filter(name),
         ),
-        value=rx.cond(getattr(S, name) != "", getattr(S, name), "__all__"),
-        on_change=S.set_filter(name),
+        align="center",
+        spacing="1",
     )
 
 

@@ -3,16 +3,17 @@ metadata and audience editing, comparison and the effective-access panel."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 import reflex as rx
 
 from kbportal.db import session_scope
-from kbportal.i18n import format_date, format_size, translate
+from kbportal.i18n import format_day, format_size, translate
 from kbportal.services import effective_access, repository, uploads
 from kbportal.services import orgs as org_service
 from kbportal.services.access import AudienceRule
 from kbportal.services.errors import KbError, NotFound, ValidationFailed
+from kbportal.services.validation import clean_date
 from kbportal.ui.state.audience_form import AudienceFormMixin
 from kbportal.ui.state.session import SessionState
 
@@ -96,7 +97,8 @@ class DocumentState(AudienceFormMixin, SessionState):
         self.doc_type, self.product, self.language = detail.doc_type, detail.product, detail.language
         self.tags, self.status = list(detail.tags), detail.status
         self.published_number = detail.published_number or 0
-        self.expires = format_date(detail.expires_at, lang, self.time_zone)
+        last_day = repository.last_visible_day(detail.expires_at)
+        self.expires = format_day(last_day, lang)
         self.versions = [self._version_view(v) for v in detail.versions]
         shown = next((v for v in self.versions if v["is_published"]), self.versions[-1] if self.versions else {})
         self.visible = shown
@@ -161,7 +163,8 @@ class DocumentState(AudienceFormMixin, SessionState):
     def open_edit(self):
         self.e_title, self.e_description, self.e_type = self.title, self.description, self.doc_type
         self.e_product, self.e_tags, self.e_language = self.product, ", ".join(self.tags), self.language
-        self.e_expires = self._expires_at.date().isoformat() if self._expires_at else ""
+        last_day = repository.last_visible_day(self._expires_at)
+        self.e_expires = last_day.isoformat() if last_day else ""
         with session_scope() as session:
             principal = self.principal(session)
             names = {o.id: o.name for o in org_service.list_orgs(session, principal)}
@@ -178,14 +181,6 @@ class DocumentState(AudienceFormMixin, SessionState):
         if name in ("e_title", "e_description", "e_type", "e_product", "e_tags", "e_language", "e_expires"):
             setattr(self, name, value)
 
-    def _form_expiry(self) -> datetime | None:
-        if not self.e_expires:
-            return None
-        try:
-            return datetime.fromisoformat(self.e_expires).replace(tzinfo=timezone.utc)
-        except ValueError:
-            raise ValidationFailed("document.bad_date", field="expires") from None
-
     @rx.event
     def save_edit(self):
         self.errors, self.form_error = {}, ""
@@ -195,7 +190,7 @@ class DocumentState(AudienceFormMixin, SessionState):
                     session, self.principal(session), self.actor(), self.doc_id, title=self.e_title,
                     description=self.e_description, doc_type=self.e_type, product=self.e_product,
                     tags=[t.strip() for t in self.e_tags.split(",") if t.strip()], source_language=self.e_language,
-                    expires_at=self._form_expiry(),
+                    expires_at=clean_date(self.e_expires, "expires"),
                     audience=self.audience_from_form(session, self.principal(session)))
         except ValidationFailed as exc:
             self.errors = {exc.field or "form": self.error_text(exc)}

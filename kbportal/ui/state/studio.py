@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import reflex as rx
 
 from kbportal.db import session_scope
 from kbportal.services import repository, uploads
 from kbportal.services.errors import KbError, ValidationFailed
+from kbportal.services.validation import clean_date
 from kbportal.ui.state.audience_form import AudienceFormMixin
 from kbportal.ui.state.library import LibraryState
 
@@ -72,14 +71,6 @@ class StudioState(AudienceFormMixin, LibraryState):
     def on_upload_progress(self, progress: dict):
         self.upload_progress = round(progress.get("progress", 0) * 100)
 
-    def _expiry(self) -> datetime | None:
-        if not self.n_expires:
-            return None
-        try:
-            return datetime.fromisoformat(self.n_expires).replace(tzinfo=timezone.utc)
-        except ValueError:
-            raise ValidationFailed("document.bad_date", field="expires") from None
-
     @rx.event
     async def create(self, files: list[rx.UploadFile]):
         self.errors, self.form_error = {}, ""
@@ -101,7 +92,7 @@ class StudioState(AudienceFormMixin, LibraryState):
                     title=self.n_title, description=self.n_description, doc_type=self.n_type,
                     product=self.n_product, tags=[t.strip() for t in self.n_tags.split(",") if t.strip()],
                     source_language=self.n_language, audience=self.audience_from_form(session, principal),
-                    expires_at=self._expiry(), label=self.n_label, note=self.n_note, publish=self.n_publish)
+                    expires_at=clean_date(self.n_expires, "expires"), label=self.n_label, note=self.n_note, publish=self.n_publish)
         except ValidationFailed as exc:
             self.errors = {exc.field or "form": self.error_text(exc)}
             self.form_error = "" if exc.field in ("title", "file", "expires") else self.error_text(exc)

@@ -1,0 +1,157 @@
+"""Repository throughput: kbportal's upload and download paths vs raw S3 on the same server.
+
+    .venv/bin/python bench/repository.py --json [--rounds 5]
+
+Starts a private SeaweedFS (the embedded store) in a temp data dir. For 1 MB and 20 MB
+files it measures, in the same run:
+  raw:      minio fput_object / get_object (read to the end) on the same bucket
+  kbportal: repository.create_document (sniff, sha256, extraction in a child process,
+            thumbnail, light variant for PDFs > 5 MB, blob put, DB commit) and the
+            authenticated HTTP download route (session, policy, audit, streaming)
+Prints one JSON object; ratios are kbportal / raw throughput (higher is better).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+MB = 1024 * 1024
+
+
+def make_pdf(path: Path, target_bytes: int, salt: str) -> Path:
+    """A text PDF of about ``target_bytes`` (uncompressed content streams), unique per ``salt``."""
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+    writer = PdfWriter()
+    line = f"({salt} partner collateral benchmark text line for throughput measurement) Tj T* "
+    per_page = 200_000
+    pages = max(1, target_bytes // per_page)
+    for index in range(pages):
+        page = writer.add_blank_page(612, 792)
+        body = f"BT /F1 9 Tf 36 760 Td 11 TL ({salt} page {index}) Tj T* ".encode()
+        body += (line * (per_page // len(line))).encode() + b"ET"
+        stream = DecodedStreamObject()
+        stream.set_data(body)
+        page[NameObject("/Contents")] = writer._add_object(stream)
+        font = DictionaryObject({NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
+                                 NameObject("/BaseFont"): NameObject("/Helvetica")})
+        page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): DictionaryObject(
+            {NameObject("/F1"): writer._add_object(font)})})
+    with open(path, "wb") as out:
+        writer.write(out)
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", action="store_true", help="print only the JSON result")
+    parser.add_argument("--rounds", type=int, default=5, help="files per size and path")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="kbportal-bench-"))
+    os.environ.update({"KBPORTAL_DATA_DIR": str(work / "data"), "KBPORTAL_STORAGE": "s3",
+                       "KBPORTAL_MAX_UPLOAD_MB": "200"})
+    for name in ("KBPORTAL_DATABASE_URL", "KBPORTAL_S3_ENDPOINT"):
+        os.environ.pop(name, None)
+
+    from starlette.testclient import TestClient
+
+    from kbportal.api.routes import build_api
+    from kbportal.db import migrate, session_scope
+    from kbportal.models import Role
+    from kbportal.services import access, auth, orgs, repository, users
+    from kbportal.services.access import AudienceRule
+    from kbportal.services.audit import Actor
+    from kbportal.storage import get_blob_store, seaweed
+
+    system = access.Principal(user_id=None, role=Role.ADMIN)
+    try:
+        migrate()
+        store = get_blob_store()  # starts the embedded SeaweedFS
+        with session_scope() as session:
+            org = orgs.create_org(session, system, Actor(), "Bench Partner", "APAC", "gold")
+            users.create_user(session, system, Actor(), email="mk@bench.example", name="Marketing", role="marketing",
+                              password="bench-password-1")
+            users.create_user(session, system, Actor(), email="p@bench.example", name="Partner", role="partner_user",
+                              password="bench-password-1", org_id=org.id)
+        client = TestClient(build_api())
+        client.cookies.set("kbp_session", auth.authenticate("p@bench.example", "bench-password-1").token)
+        minio = store._client  # the same client and bucket kbportal uses: a fair raw baseline
+        bucket = store.bucket
+
+        result: dict[str, object] = {"rounds": args.rounds, "file_kind": "text PDF", "server": "SeaweedFS (weed mini)"}
+        for label, size in (("1mb", 1 * MB), ("20mb", 20 * MB)):
+            files = [make_pdf(work / f"{label}-{i}.pdf", size, f"{label}-{i}") for i in range(args.rounds)]
+            actual = statistics.mean(f.stat().st_size for f in files)
+
+            raw_put, raw_get, kb_put, kb_get = [], [], [], []
+            for i, path in enumerate(files):
+                start = time.perf_counter()
+                minio.fput_object(bucket, f"raw/{label}/{i}.pdf", str(path), content_type="application/pdf",
+                                  part_size=16 * MB)
+                raw_put.append(time.perf_counter() - start)
+
+                start = time.perf_counter()
+                response = minio.get_object(bucket, f"raw/{label}/{i}.pdf")
+                try:
+                    for _ in response.stream(1 * MB):
+                        pass
+                finally:
+                    response.close()
+                    response.release_conn()
+                raw_get.append(time.perf_counter() - start)
+
+            doc_ids = []
+            for path in files:
+                start = time.perf_counter()
+                with session_scope() as session:
+                    marketing = users.find_user_by_email(session, "mk@bench.example")
+                    ref = repository.create_document(
+                        session, access.principal_for(session, marketing), Actor(email="bench"),
+                        repository.Upload(path=path, filename=path.name), title=path.stem,
+                        audience=AudienceRule(regions=frozenset({"APAC"})), publish=True)
+                kb_put.append(time.perf_counter() - start)
+                doc_ids.append(ref.document_id)
+
+            for doc_id in doc_ids:
+                start = time.perf_counter()
+                with client.stream("GET", f"/api/documents/{doc_id}/download") as response:
+                    assert response.status_code == 200, response.status_code
+                    for _ in response.iter_bytes(1 * MB):
+                        pass
+                kb_get.append(time.perf_counter() - start)
+
+            def mbps(times: list[float]) -> float:
+                return round(actual / MB / statistics.median(times), 2)
+
+            result.update({
+                f"file_size_{label}_bytes": int(actual),
+                f"raw_upload_mb_s_{label}": mbps(raw_put), f"raw_download_mb_s_{label}": mbps(raw_get),
+                f"kbportal_upload_mb_s_{label}": mbps(kb_put), f"kbportal_download_mb_s_{label}": mbps(kb_get),
+                f"upload_ratio_{label}": round(statistics.median(raw_put) / statistics.median(kb_put), 3),
+                f"download_ratio_{label}": round(statistics.median(raw_get) / statistics.median(kb_get), 3),
+            })
+            for path in files:
+                path.unlink()
+        result["target"] = "every ratio >= 0.7"
+        result["meets_target"] = all(result[k] >= 0.7 for k in result if str(k).endswith(("ratio_1mb", "ratio_20mb")))
+        print(json.dumps(result, indent=None if args.json else 2))
+    finally:
+        seaweed.stop_all_started_here()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""The document repository in a real browser: marketing publishes, partners download
+exactly what their region and tier allow."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from docfiles import make_pdf
+from tests.browser.pages import login_ok, logout
+
+pytestmark = pytest.mark.browser
+
+EN = json.loads((Path(__file__).resolve().parents[2] / "locales" / "en.json").read_text(encoding="utf-8"))
+TITLE = "APAC Gold Launch Kit"
+
+
+def _upload_new_document(page: Page, pdf: Path) -> None:
+    page.goto("/studio")
+    page.get_by_test_id("studio-new").click()
+    page.locator("#studio-upload input[type=file]").set_input_files(str(pdf))
+    page.get_by_test_id("new-title").fill(TITLE)
+    page.get_by_test_id("aud-region-APAC").click()
+    page.get_by_test_id("aud-min-tier").click()
+    page.get_by_role("option", name=EN["tier.gold"], exact=True).click()
+    page.get_by_test_id("new-submit").click()
+    expect(page.get_by_test_id("document-title")).to_have_text(TITLE, timeout=60000)
+
+
+def _upload_new_version(page: Page, pdf: Path, note: str) -> None:
+    page.get_by_test_id("new-version").click()
+    page.locator("#version-upload input[type=file]").set_input_files(str(pdf))
+    page.get_by_test_id("version-note").fill(note)
+    page.get_by_test_id("version-upload-submit").click()
+    expect(page.get_by_test_id("version-row").filter(has_text=note)).to_be_visible(timeout=60000)
+
+
+def test_marketing_publishes_v2_gold_apac_partner_downloads_it_silver_emea_cannot_find_it(page: Page, tmp_path):
+    v1 = make_pdf(tmp_path / "launch-kit.pdf", ["Launch kit, first edition"])
+    v2 = make_pdf(tmp_path / "launch-kit-v2.pdf", ["Launch kit, second edition with new pricing"])
+
+    login_ok(page, "marketing@example.com")
+    _upload_new_document(page, v1)
+    _upload_new_version(page, v2, "New pricing for Q3")
+    page.get_by_test_id("version-row").filter(has_text="New pricing for Q3").get_by_test_id("version-publish").click()
+    expect(page.get_by_test_id("version-row").filter(has_text="New pricing for Q3")).to_contain_text(
+        EN["status.published"])
+    document_url = page.url
+    logout(page)
+
+    login_ok(page, "budi@nusantara.example.com")  # PT Nusantara: APAC, gold
+    page.goto("/library")
+    card = page.get_by_test_id("doc-card").filter(has_text=TITLE)
+    expect(card).to_be_visible()
+    card.click()
+    expect(page.get_by_test_id("document-title")).to_have_text(TITLE)
+    with page.expect_download() as download_info:
+        page.get_by_test_id("download-original").click()
+    download = download_info.value
+    assert download.suggested_filename == "launch-kit-v2.pdf"
+    assert Path(download.path()).read_bytes() == v2.read_bytes()
+    logout(page)
+
+    login_ok(page, "wei@dragongate.example.com")  # Dragon Gate: APAC, silver
+    page.goto("/library")
+    expect(page.get_by_test_id("doc-card").filter(has_text=TITLE)).to_have_count(0)
+    page.goto(document_url)
+    expect(page.get_by_test_id("not-found")).to_be_visible()
+    logout(page)
+
+    login_ok(page, "lars@nordic.example.com")  # Nordic Channel: EMEA, silver
+    page.goto("/library")
+    expect(page.get_by_test_id("doc-card").filter(has_text=TITLE)).to_have_count(0)
+    response = page.request.get(document_url.replace("/documents/", "/api/documents/").rstrip("/") + "/download")
+    assert response.status == 404
+
+
+def test_partner_cannot_open_the_studio(page: Page):
+    login_ok(page, "siti@nusantara.example.com")
+    expect(page.get_by_test_id("nav-studio")).to_have_count(0)
+    page.goto("/studio")
+    expect(page.get_by_test_id("not-found")).to_be_visible()
