@@ -12,8 +12,9 @@ Loaded from ``conftest.py`` (``pytest_plugins = ["seaweed_server"]``). Fixtures:
   and resets the cached settings and blob store, so ``get_blob_store()`` returns an
   ``S3BlobStore`` on it; everything is restored afterwards. Yields an ``S3Target``.
 
-At the end of the session every ``weed`` process the session started is stopped,
-including embedded servers that ``get_blob_store()`` may have started in temp data dirs.
+At the end of the session every embedded server left running in a data dir under the
+session's temp root is stopped, whoever started it (``get_blob_store()`` in a test, a
+``kbportal`` CLI subprocess, the app).
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ from kbportal.storage.s3 import S3BlobStore
 
 
 _WARM_BATCH = 16
+# Every bucket is a SeaweedFS collection with at least one volume of its own, and weed
+# mini allows "free disk / volume size" volumes (77 here with 1 GiB volumes): a session
+# makes hundreds of buckets, so allow many small (sparse, not preallocated) volumes.
+TEST_SERVER_ARGS = ("-volume.max=2000", "-master.volumeSizeLimitMB=64")
 
 
 def unique_bucket(prefix: str = "t") -> str:
@@ -61,7 +66,7 @@ class S3Server:
         """Start (or restart) on the same ports and data; returns once the S3 API answers."""
         if self.running:
             return
-        self.proc = seaweed.start_server(self.root, self.ports, self.access_key, self.secret_key)
+        self.proc = seaweed.start_server(self.root, self.ports, self.access_key, self.secret_key, TEST_SERVER_ARGS)
         try:
             seaweed.wait_until_ready(self.proc, self.root, self.endpoint, self.access_key, self.secret_key, timeout)
         except BaseException:
@@ -169,6 +174,12 @@ def use_s3_storage(s3_server: S3Server) -> Iterator[S3Target]:
     reset_blob_store()
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """No stray weed: stop embedded servers that code under test started in this session."""
+@pytest.fixture(scope="session", autouse=True)
+def _no_stray_embedded_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No stray weed: at the end of the session, stop every embedded server that code under
+    test started, in this process or in a child (``kbportal`` CLI runs, the app), in any
+    data dir under this session's temp root. Torn down last, after the fixtures that use them."""
+    yield
     seaweed.stop_all_started_here()
+    for record in sorted(tmp_path_factory.getbasetemp().rglob("seaweedfs/server.json")):
+        seaweed.stop(record.parent.parent)

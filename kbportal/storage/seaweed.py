@@ -35,7 +35,7 @@ import string
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -157,7 +157,7 @@ def _private_tmp(root: Path) -> Path | None:
     return tmp
 
 
-def server_command(root: Path, ports: Ports) -> list[str]:
+def server_command(root: Path, ports: Ports, extra_args: Sequence[str] = ()) -> list[str]:
     data = root / "data"
     command = [
         str(weed_binary()),
@@ -178,13 +178,15 @@ def server_command(root: Path, ports: Ports) -> list[str]:
         sock = root / f"{component}.sock"
         if len(str(sock)) < _UNIX_SOCKET_MAX:
             command.append(f"-{component}.localSocket={sock}")
-    return command
+    return command + list(extra_args)
 
 
-def start_server(root: Path, ports: Ports, access_key: str, secret_key: str) -> subprocess.Popen:
+def start_server(root: Path, ports: Ports, access_key: str, secret_key: str,
+                 extra_args: Sequence[str] = ()) -> subprocess.Popen:
     """Start ``weed mini`` on ``root/data`` (loopback only) and return at once; output
-    goes to ``root/weed.log``. Use ``wait_until_ready`` before talking to it."""
-    command = server_command(root, ports)  # raises EmbeddedStoreMissing first
+    goes to ``root/weed.log``. Use ``wait_until_ready`` before talking to it.
+    ``extra_args`` are more ``weed mini`` flags (the test server uses them)."""
+    command = server_command(root, ports, extra_args)  # raises EmbeddedStoreMissing first
     (root / "data").mkdir(parents=True, exist_ok=True)
     (root / "logs").mkdir(exist_ok=True)
     log_path = root / "weed.log"

@@ -13,6 +13,8 @@ from kbportal.ui.state.document import DocumentState as S
 from kbportal.ui.state.session import SessionState
 
 UPLOAD_ID = "version-upload"
+# Downloads must leave the single-page app: a native navigation the browser saves as a file.
+NATIVE = {"reloadDocument": True}
 
 
 def _download_buttons() -> rx.Component:
@@ -20,14 +22,16 @@ def _download_buttons() -> rx.Component:
         rx.el.a(
             rx.button(rx.icon("download", size=16), tr("document.download"), " (", S.visible["size"].to(str), ")",
                       size="3", width="100%"),
-            href=S.visible["url"].to(str), download="", data_testid="download-original", style={"width": "100%"},
+            href=S.visible["url"].to(str), download="", style={"width": "100%"},
+            custom_attrs={**NATIVE, "data-testid": "download-original"},
         ),
         rx.cond(
             S.visible["light_url"].to(str) != "",
             rx.el.a(
                 rx.button(rx.icon("feather", size=16), tr("document.download_light"), " (",
                           S.visible["light_size"].to(str), ")", size="2", variant="soft", width="100%"),
-                href=S.visible["light_url"].to(str), download="", data_testid="download-light",
+                href=S.visible["light_url"].to(str), download="",
+                custom_attrs={**NATIVE, "data-testid": "download-light"},
                 style={"width": "100%"},
             ),
         ),
@@ -83,7 +87,7 @@ def _version_row(v: dict) -> rx.Component:
         rx.table.cell(rx.text(v["size"], size="2")),
         rx.table.cell(rx.hstack(
             rx.el.a(rx.icon_button(rx.icon("download", size=14), size="1", variant="soft",
-                                   aria_label=tr("document.download")), href=v["url"].to(str), download=""),
+                                   aria_label=tr("document.download")), href=v["url"].to(str), download="", custom_attrs=NATIVE),
             rx.cond(~v["is_published"].to(bool),
                     rx.button(tr("document.publish"), size="1", on_click=S.publish(v["number"].to(int)),
                               data_testid="version-publish")),
