@@ -49,6 +49,9 @@ class S3BlobStore:
     def __init__(self, endpoint: str, access_key: str, secret_key: str, bucket: str, secure: bool = False,
                  region: str = "us-east-1", *, connect_timeout: float = 3.0, read_timeout: float = 60.0,
                  part_size: int = 16 * MiB, parallel_parts: int = 2, pool_size: int = 16) -> None:
+        if endpoint.startswith(("http://", "https://")):  # accept a URL as well as host:port
+            secure = endpoint.startswith("https://")
+            endpoint = endpoint.split("://", 1)[1].rstrip("/")
         self.endpoint = endpoint
         self.bucket = bucket
         self.part_size = part_size

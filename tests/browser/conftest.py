@@ -75,6 +75,9 @@ def portal(tmp_path_factory) -> str:
         except (ProcessLookupError, subprocess.TimeoutExpired):
             os.killpg(proc.pid, signal.SIGKILL)
         log.close()
+        from kbportal.storage import seaweed
+
+        seaweed.stop(data_dir)  # the app started the embedded S3 server in its own session
 
 
 @pytest.fixture(scope="session")
