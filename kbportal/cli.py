@@ -224,9 +224,11 @@ def seed(
         result = demo.seed_demo(session, SYSTEM, CLI_ACTOR)
     if as_json:
         _print_json({"orgs_created": result.orgs_created, "users_created": result.users_created,
+                     "documents_created": result.documents_created,
                      "password": demo.DEMO_PASSWORD, "credentials": result.credentials})
         return
-    typer.echo(f"Demo data ready: {result.orgs_created} organisation(s) and {result.users_created} user(s) created.")
+    typer.echo(f"Demo data ready: {result.orgs_created} organisation(s), {result.users_created} user(s) and "
+               f"{result.documents_created} document(s) created.")
     typer.echo(f"Every demo account uses the password {demo.DEMO_PASSWORD!r}.\n")
     _print_table(["email", "password", "role", "organisation", "language", "time zone"],
                  [(c.email, c.password, c.role, c.org, c.ui_language, c.time_zone) for c in result.credentials])
@@ -395,7 +397,14 @@ def user_passwd(
 
 
 def main() -> None:
-    app(prog_name="kbportal")
+    try:
+        app(prog_name="kbportal")
+    finally:
+        # A command that needed storage may have started the embedded S3 server: stop it
+        # again (``kbportal run`` manages its own). A server that was already running stays.
+        from kbportal.storage import seaweed
+
+        seaweed.stop_all_started_here()
 
 
 

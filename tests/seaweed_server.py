@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from kbportal import config
-from kbportal.storage import reset_blob_store, seaweed
+from kbportal.storage import StorageError, reset_blob_store, seaweed
 from kbportal.storage.s3 import S3BlobStore
 
 
@@ -106,15 +106,21 @@ class S3Server:
         volume for it), and that wait overlaps when done in parallel: buckets are prepared
         16 at a time (~0.3 s) and handed out one per call."""
         if not self._warm:
-            def warm(_: int) -> str:
+            def warm(_: int) -> str | StorageError:
                 bucket = unique_bucket()
                 store = S3BlobStore(self.endpoint, self.access_key, self.secret_key, bucket)
-                blob = store.put_bytes(".warm", b"x")
-                store.delete_version(".warm", blob.version_id)
+                try:
+                    blob = store.put_bytes(".warm", b"x")
+                    store.delete_version(".warm", blob.version_id)
+                except StorageError as exc:  # one slow or refused bucket must not fail a test
+                    return exc
                 return bucket
 
             with ThreadPoolExecutor(max_workers=_WARM_BATCH) as pool:
-                self._warm.extend(pool.map(warm, range(_WARM_BATCH)))
+                results = list(pool.map(warm, range(_WARM_BATCH)))
+            self._warm.extend(r for r in results if isinstance(r, str))
+            if not self._warm:
+                raise results[0]  # none worked: the server is down or broken
         return self._warm.pop()
 
 

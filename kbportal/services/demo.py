@@ -100,13 +100,15 @@ class SeedResult:
     orgs_created: int
     users_created: int
     credentials: list[Credential]
+    documents_created: int = 0
 
 
 def _org_by_name(session: Session, name: str) -> Organisation | None:
     return session.exec(select(Organisation).where(func.lower(Organisation.name) == name.lower())).first()
 
 
-def seed_demo(session: Session, principal: Principal = SYSTEM, actor: Actor = CLI_ACTOR) -> SeedResult:
+def seed_demo(session: Session, principal: Principal = SYSTEM, actor: Actor = CLI_ACTOR,
+              with_documents: bool = True) -> SeedResult:
     """Create whatever demo organisations and users are missing (through the services,
     so validation and audit apply); return the demo credentials either way."""
     orgs_created = users_created = 0
@@ -131,4 +133,9 @@ def seed_demo(session: Session, principal: Principal = SYSTEM, actor: Actor = CL
             users_created += 1
         credentials.append(Credential(email=user.email, password=DEMO_PASSWORD, name=user.name, role=user.role,
                                       org=spec.org or "", ui_language=user.ui_language, time_zone=user.time_zone))
-    return SeedResult(orgs_created=orgs_created, users_created=users_created, credentials=credentials)
+    from kbportal.services.demo_documents import seed_documents
+
+    session.flush()
+    documents_created = seed_documents(session, org_ids) if with_documents else 0
+    return SeedResult(orgs_created=orgs_created, users_created=users_created, credentials=credentials,
+                      documents_created=documents_created)

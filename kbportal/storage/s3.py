@@ -97,7 +97,7 @@ class S3BlobStore:
             if code == "NoSuchBucket":
                 self._bucket_ready = False
                 return BucketMissing(bucket=self.bucket, endpoint=self.endpoint)
-            if code in ("SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout"):
+            if code in ("SlowDown", "ServiceUnavailable", "RequestTimeout"):
                 return StorageUnavailable(endpoint=self.endpoint)
             return StorageRequestFailed(endpoint=self.endpoint, detail=f"{code}: {exc.message}")
         if isinstance(exc, ServerError):
@@ -234,7 +234,7 @@ class S3BlobStore:
     def delete_version(self, key: str, version_id: str) -> None:
         validate_key(key)
         if not version_id:
-            raise BlobNotFound(key=key, version="")
+            return  # never call remove_object without a version: that would add a delete marker
         self._ensure_bucket()
         with self._errors(key, version_id):
             # Only remove what exists: some servers (SeaweedFS 4.48) re-point "latest" to the
