@@ -245,7 +245,9 @@ def run(
         db.migrate()
         port = port or get_settings().port
     typer.echo(f"Serving kbportal on http://localhost:{port} (Ctrl+C stops it).")
-    raise typer.Exit(runtime.serve(port, host=get_settings().host))
+    with _guard():
+        code = runtime.serve(port, host=get_settings().host)
+    raise typer.Exit(code)
 
 
 @app.command("doctor")

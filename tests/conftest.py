@@ -36,6 +36,8 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             if name.startswith("KBPORTAL_") and name != "KBPORTAL_TEST_POSTGRES_URL":
                 mp.delenv(name)
         point_at(mp, tmp_path_factory.mktemp("default-data"))
+        # Tests that need S3 ask for it (``use_s3_storage``); the rest need no server.
+        mp.setenv("KBPORTAL_STORAGE", "filesystem")
         yield
         forget_cached()
     forget_cached()

@@ -195,6 +195,27 @@ def check_chromium() -> Check:
                  "Install it with `apt-get install chromium` to run the browser tests.")
 
 
+def check_storage() -> Check:
+    """The blob store answers (starting the embedded S3 server when that is the setup)."""
+    from kbportal.storage import StorageError, get_blob_store
+
+    try:
+        store = get_blob_store()
+        store.check()
+    except StorageError as exc:
+        return Check("storage", Status.FAIL, exc.message("en"),
+                     "Check the KBPORTAL_STORAGE / KBPORTAL_S3_* settings, or run `make setup` for the embedded "
+                     "server.")
+    return Check("storage", Status.OK, f"{store!r} answers.")
+
+
+def check_pdftoppm() -> Check:
+    if shutil.which("pdftoppm"):
+        return Check("pdftoppm", Status.OK, "pdftoppm is present for PDF thumbnails.")
+    return Check("pdftoppm", Status.WARN, "pdftoppm is missing: PDFs get no preview thumbnail.",
+                 "Install it with `apt-get install poppler-utils` (make test does).")
+
+
 def check_locales() -> Check:
     """Every UI language has a catalogue with exactly the English keys.
 
@@ -238,7 +259,7 @@ def all_checks() -> list[Callable[[], Check]]:
     """The checks in the order they are reported (cheap and fundamental first)."""
     packages = [lambda m=module: check_package(m) for module in REQUIRED_PACKAGES]
     return [check_python, *packages, check_settings, check_data_dir, check_database,
-            check_bun, check_node, check_chromium, check_locales]
+            check_storage, check_bun, check_node, check_chromium, check_pdftoppm, check_locales]
 
 
 def _name_of(check: Callable[[], Check]) -> str:

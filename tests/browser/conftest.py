@@ -43,12 +43,13 @@ def portal(tmp_path_factory) -> str:
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian Chromium is missing: run `make test` (it installs chromium) or apt-get install chromium")
     data_dir = tmp_path_factory.mktemp("portal-data")
-    env = {**os.environ, "KBPORTAL_DATA_DIR": str(data_dir)}
+    # The real default storage: the app starts the embedded SeaweedFS S3 server itself.
+    env = {k: v for k, v in os.environ.items() if k != "KBPORTAL_STORAGE"} | {"KBPORTAL_DATA_DIR": str(data_dir)}
     _cli(env, "seed", "--demo")
     port = _free_port()
     ARTIFACTS.mkdir(exist_ok=True)
     log = open(ARTIFACTS / "browser-app.log", "w")
-    proc = runtime.start(port, extra_env={"KBPORTAL_DATA_DIR": str(data_dir)}, stdout=log,
+    proc = runtime.start(port, extra_env={"KBPORTAL_DATA_DIR": str(data_dir), "KBPORTAL_STORAGE": "s3"}, stdout=log,
                          stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 300
