@@ -111,15 +111,30 @@ def _versions_tab() -> rx.Component:
     )
 
 
+def _decision_badge(allowed) -> rx.Component:
+    return rx.cond(allowed, rx.badge(rx.icon("check", size=12), tr("access.can_see"), color_scheme="green"),
+                   rx.badge(rx.icon("x", size=12), tr("access.cannot_see"), color_scheme="red"))
+
+
+def _access_card(r: dict) -> rx.Component:
+    """One organisation's decision, as a card on narrow screens."""
+    return rx.card(rx.vstack(
+        rx.hstack(rx.text(r["name"], weight="bold", size="2"), rx.spacer(), _decision_badge(r["allowed"]),
+                  width="100%", align="center"),
+        rx.hstack(rx.badge(r["region"], variant="soft"), rx.text(SessionState.t["tier." + r["tier"].to(str)], size="1"),
+                  rx.icon("users", size=12), rx.text(r["users"], size="1"), align="center", spacing="2"),
+        rx.text(r["why"], size="1", color=rx.color("gray", 11)),
+        spacing="1", width="100%",
+    ), width="100%", size="1")
+
+
 def _access_tab() -> rx.Component:
     row = lambda r: rx.table.row(  # noqa: E731
         rx.table.row_header_cell(r["name"]),
         rx.table.cell(rx.badge(r["region"], variant="soft")),
         rx.table.cell(SessionState.t["tier." + r["tier"].to(str)]),
         rx.table.cell(r["users"]),
-        rx.table.cell(rx.cond(r["allowed"], rx.badge(rx.icon("check", size=12), tr("access.can_see"),
-                                                     color_scheme="green"),
-                              rx.badge(rx.icon("x", size=12), tr("access.cannot_see"), color_scheme="red"))),
+        rx.table.cell(_decision_badge(r["allowed"])),
         rx.table.cell(rx.text(r["why"], size="1", color=rx.color("gray", 11))),
         data_testid="access-row",
     )
@@ -147,7 +162,9 @@ def _access_tab() -> rx.Component:
                 "orgs.name", "orgs.region", "orgs.tier", "orgs.users", "access.decision", "access.why")])),
             rx.table.body(rx.foreach(S.access_rows, row)),
             width="100%", variant="surface", size="1",
-        ), width="100%", overflow_x="auto"),
+        ), width="100%", display=["none", "none", "block"]),
+        rx.vstack(rx.foreach(S.access_rows, _access_card), width="100%", spacing="2",
+                  display=["flex", "flex", "none"]),
         width="100%", spacing="3",
     )
 
@@ -308,7 +325,8 @@ def document_page() -> rx.Component:
                     rx.tabs.list(rx.tabs.trigger(tr("document.versions"), value="versions"),
                                  rx.tabs.trigger(tr("document.effective_access"), value="access",
                                                  data_testid="tab-access"),
-                                 rx.tabs.trigger(tr("document.compare"), value="compare")),
+                                 rx.tabs.trigger(tr("document.compare"), value="compare"),
+                                 overflow_x="auto", overflow_y="hidden"),
                     rx.tabs.content(_versions_tab(), value="versions", padding_top="16px"),
                     rx.tabs.content(_access_tab(), value="access", padding_top="16px"),
                     rx.tabs.content(_compare_tab(), value="compare", padding_top="16px"),

@@ -9,13 +9,14 @@ import reflex as rx
 
 from kbportal.db import session_scope
 from kbportal.services import orgs, reference
-from kbportal.services.errors import KbError, NotFound, ValidationFailed
+from kbportal.services.errors import KbError
+from kbportal.ui.state.form import FormMixin
 from kbportal.ui.state.session import SessionState
 
 PAGE_SIZE = 20
 
 
-class AdminOrgsState(SessionState):
+class AdminOrgsState(FormMixin, SessionState):
     rows: list[dict] = []
     query: str = ""
     sort_key: str = "name"
@@ -30,9 +31,6 @@ class AdminOrgsState(SessionState):
     f_region: str = ""
     f_tier: str = ""
     f_active: bool = True
-    errors: dict[str, str] = {}
-    form_error: str = ""
-    saving: bool = False
 
     @rx.var
     def sorted_rows(self) -> list[dict]:
@@ -85,7 +83,7 @@ class AdminOrgsState(SessionState):
     def open_new(self):
         self.editing_id = 0
         self.f_name, self.f_region, self.f_tier, self.f_active = "", "", "", True
-        self.errors, self.form_error = {}, ""
+        self.clear_errors()
         self.dialog_open = True
 
     @rx.event
@@ -95,7 +93,7 @@ class AdminOrgsState(SessionState):
             return
         self.editing_id = org_id
         self.f_name, self.f_region, self.f_tier, self.f_active = row["name"], row["region"], row["tier"], row["active"]
-        self.errors, self.form_error = {}, ""
+        self.clear_errors()
         self.dialog_open = True
 
     @rx.event
@@ -120,7 +118,7 @@ class AdminOrgsState(SessionState):
 
     @rx.event
     def save(self):
-        self.errors, self.form_error = {}, ""
+        self.clear_errors()
         self.saving = True
         yield
         try:
@@ -132,14 +130,8 @@ class AdminOrgsState(SessionState):
                 else:
                     orgs.create_org(session, principal, self.actor(), self.f_name, self.f_region, self.f_tier,
                                     self.f_active)
-        except ValidationFailed as exc:
-            self.errors = {exc.field or "form": self.error_text(exc)}
-            self.form_error = "" if exc.field else self.error_text(exc)
-            self.saving = False
-            return
         except KbError as exc:
-            self.form_error = self.error_text(exc)
-            self.saving = False
+            self.show_error(exc)
             return
         self.saving = False
         self.dialog_open = False
@@ -152,7 +144,7 @@ class AdminOrgsState(SessionState):
         try:
             with session_scope() as session:
                 orgs.update_org(session, self.principal(session), self.actor(), org_id, active=active)
-        except (NotFound, KbError) as exc:
+        except KbError as exc:
             yield rx.toast.error(self.error_text(exc))
             return
         self._reload()

@@ -11,13 +11,14 @@ from kbportal.db import session_scope
 from kbportal.i18n import LANGUAGES
 from kbportal.models import Role
 from kbportal.services import access, orgs, reference, users
-from kbportal.services.errors import KbError, ValidationFailed
+from kbportal.services.errors import KbError
+from kbportal.ui.state.form import FormMixin
 from kbportal.ui.state.session import SessionState
 
 PAGE_SIZE = 20
 
 
-class AdminUsersState(SessionState):
+class AdminUsersState(FormMixin, SessionState):
     rows: list[dict] = []
     query: str = ""
     role_filter: str = "all"
@@ -37,9 +38,6 @@ class AdminUsersState(SessionState):
     f_language: str = "en"
     f_time_zone: str = "UTC"
     f_password: str = ""
-    errors: dict[str, str] = {}
-    form_error: str = ""
-    saving: bool = False
 
     @rx.var
     def filtered_rows(self) -> list[dict]:
@@ -115,7 +113,7 @@ class AdminUsersState(SessionState):
         self.f_role = self.role_options[-1] if self.role_options else ""
         self.f_org = self.org_options[0]["id"] if len(self.org_options) == 1 else ""
         self.f_language, self.f_time_zone = self.lang or "en", "UTC"
-        self.errors, self.form_error = {}, ""
+        self.clear_errors()
         self.dialog_open = True
 
     @rx.event
@@ -126,7 +124,7 @@ class AdminUsersState(SessionState):
         self.editing_id = user_id
         self.f_email, self.f_name, self.f_role, self.f_org = row["email"], row["name"], row["role"], row["org_id"]
         self.f_language, self.f_time_zone, self.f_password = row["language"], row["time_zone"], ""
-        self.errors, self.form_error = {}, ""
+        self.clear_errors()
         self.dialog_open = True
 
     @rx.event
@@ -140,7 +138,7 @@ class AdminUsersState(SessionState):
 
     @rx.event
     def save(self):
-        self.errors, self.form_error = {}, ""
+        self.clear_errors()
         self.saving = True
         yield
         org_id = int(self.f_org) if self.needs_org and self.f_org else None
@@ -157,14 +155,8 @@ class AdminUsersState(SessionState):
                     users.create_user(session, principal, self.actor(), email=self.f_email, name=self.f_name,
                                       role=self.f_role, password=self.f_password, org_id=org_id,
                                       ui_language=self.f_language, time_zone=self.f_time_zone)
-        except ValidationFailed as exc:
-            self.errors = {exc.field or "form": self.error_text(exc)}
-            self.form_error = "" if exc.field else self.error_text(exc)
-            self.saving = False
-            return
         except KbError as exc:
-            self.form_error = self.error_text(exc)
-            self.saving = False
+            self.show_error(exc)
             return
         self.saving = False
         self.dialog_open = False

@@ -12,9 +12,10 @@ from kbportal.i18n import format_day, format_size, translate
 from kbportal.services import effective_access, repository, uploads
 from kbportal.services import orgs as org_service
 from kbportal.services.access import AudienceRule
-from kbportal.services.errors import KbError, NotFound, ValidationFailed
+from kbportal.services.errors import KbError, NotFound
 from kbportal.services.validation import clean_date
 from kbportal.ui.state.audience_form import AudienceFormMixin
+from kbportal.ui.state.form import FormMixin
 from kbportal.ui.state.session import SessionState
 
 
@@ -22,7 +23,7 @@ def reason_texts(reasons, lang: str) -> list[str]:
     return [translate(lang, r.code, **dict(r.params)) for r in reasons]
 
 
-class DocumentState(AudienceFormMixin, SessionState):
+class DocumentState(FormMixin, AudienceFormMixin, SessionState):
     found: bool = False
     doc_id: int = 0
     title: str = ""
@@ -49,8 +50,6 @@ class DocumentState(AudienceFormMixin, SessionState):
     e_tags: str = ""
     e_language: str = "en"
     e_expires: str = ""
-    errors: dict[str, str] = {}
-    form_error: str = ""
 
     # staff: new version
     version_open: bool = False
@@ -169,7 +168,7 @@ class DocumentState(AudienceFormMixin, SessionState):
             principal = self.principal(session)
             names = {o.id: o.name for o in org_service.list_orgs(session, principal)}
         self.fill_audience_form(self._audience, names)
-        self.errors, self.form_error = {}, ""
+        self.clear_errors()
         self.edit_open = True
 
     @rx.event
@@ -183,7 +182,7 @@ class DocumentState(AudienceFormMixin, SessionState):
 
     @rx.event
     def save_edit(self):
-        self.errors, self.form_error = {}, ""
+        self.clear_errors()
         try:
             with session_scope() as session:
                 repository.update_metadata(
@@ -192,12 +191,8 @@ class DocumentState(AudienceFormMixin, SessionState):
                     tags=[t.strip() for t in self.e_tags.split(",") if t.strip()], source_language=self.e_language,
                     expires_at=clean_date(self.e_expires, "expires"),
                     audience=self.audience_from_form(session, self.principal(session)))
-        except ValidationFailed as exc:
-            self.errors = {exc.field or "form": self.error_text(exc)}
-            self.form_error = "" if exc.field else self.error_text(exc)
-            return
         except KbError as exc:
-            self.form_error = self.error_text(exc)
+            self.show_error(exc, inline=frozenset({"title", "expires"}))
             return
         self.edit_open = False
         self._reload()

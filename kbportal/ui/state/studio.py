@@ -6,13 +6,14 @@ import reflex as rx
 
 from kbportal.db import session_scope
 from kbportal.services import repository, uploads
-from kbportal.services.errors import KbError, ValidationFailed
+from kbportal.services.errors import KbError
 from kbportal.services.validation import clean_date
 from kbportal.ui.state.audience_form import AudienceFormMixin
+from kbportal.ui.state.form import FormMixin
 from kbportal.ui.state.library import LibraryState
 
 
-class StudioState(AudienceFormMixin, LibraryState):
+class StudioState(FormMixin, AudienceFormMixin, LibraryState):
     status_filter: str = ""
     new_open: bool = False
     n_title: str = ""
@@ -25,8 +26,6 @@ class StudioState(AudienceFormMixin, LibraryState):
     n_label: str = ""
     n_note: str = ""
     n_publish: bool = False
-    errors: dict[str, str] = {}
-    form_error: str = ""
     uploading: bool = False
     upload_progress: int = 0
 
@@ -51,7 +50,8 @@ class StudioState(AudienceFormMixin, LibraryState):
         self.n_title = self.n_description = self.n_product = self.n_tags = self.n_expires = ""
         self.n_label = self.n_note = ""
         self.n_type, self.n_language, self.n_publish = "brochure", "en", False
-        self.errors, self.form_error, self.upload_progress = {}, "", 0
+        self.clear_errors()
+        self.upload_progress = 0
         with session_scope() as session:
             self.load_audience_choices(session, self.principal(session))
         self.fill_audience_form(None, {})
@@ -73,7 +73,7 @@ class StudioState(AudienceFormMixin, LibraryState):
 
     @rx.event
     async def create(self, files: list[rx.UploadFile]):
-        self.errors, self.form_error = {}, ""
+        self.clear_errors()
         if not files:
             self.errors = {"file": self.tr("upload.choose_file")}
             return
@@ -93,13 +93,8 @@ class StudioState(AudienceFormMixin, LibraryState):
                     product=self.n_product, tags=[t.strip() for t in self.n_tags.split(",") if t.strip()],
                     source_language=self.n_language, audience=self.audience_from_form(session, principal),
                     expires_at=clean_date(self.n_expires, "expires"), label=self.n_label, note=self.n_note, publish=self.n_publish)
-        except ValidationFailed as exc:
-            self.errors = {exc.field or "form": self.error_text(exc)}
-            self.form_error = "" if exc.field in ("title", "file", "expires") else self.error_text(exc)
-            self.uploading = False
-            return
         except KbError as exc:
-            self.form_error = self.error_text(exc)
+            self.show_error(exc, inline=frozenset({"title", "file", "expires"}))
             self.uploading = False
             return
         self.uploading = False
