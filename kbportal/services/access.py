@@ -422,6 +422,11 @@ def can_manage_users_of(principal: Principal, org_id: int | None) -> bool:
     return principal.role == Role.PARTNER_ADMIN and org_id is not None and org_id == principal.org_id
 
 
+def default_org_for_new_users(principal: Principal) -> int | None:
+    """Partner admins add users to their own organisation; admins choose (None = vendor staff)."""
+    return principal.org_id if principal.role == Role.PARTNER_ADMIN else None
+
+
 def users_sql_filter(principal: Principal) -> ColumnElement[bool]:
     if not principal.active:
         return false()

@@ -90,11 +90,9 @@ def create_user(session: Session, principal: Principal, actor: Actor, *, email: 
                 password: str, org_id: int | None = None, ui_language: str | None = None,
                 time_zone: str | None = None, active: bool = True) -> User:
     role_value = _check_role(role)
-    if principal.role == Role.PARTNER_ADMIN and org_id is None:
-        org_id = principal.org_id
-    if not access.can_manage_users_of(principal, org_id) and not (
-        principal.role == Role.ADMIN and org_id is None
-    ):
+    if org_id is None:
+        org_id = access.default_org_for_new_users(principal)
+    if not access.can_manage_users_of(principal, org_id):
         raise NotFound()
     if not access.can_assign_role(principal, role_value):
         raise ValidationFailed("user.role_not_allowed", field="role", role=role_value.value)
@@ -128,7 +126,7 @@ def update_user(session: Session, principal: Principal, actor: Actor, user_id: i
     if new_role.value != user.role or new_org != user.org_id:
         if not access.can_assign_role(principal, new_role):
             raise ValidationFailed("user.role_not_allowed", field="role", role=new_role.value)
-        if change_org and not access.can_manage_users_of(principal, new_org) and principal.role != Role.ADMIN:
+        if change_org and not access.can_manage_users_of(principal, new_org):
             raise NotFound()
         _check_role_org(session, new_role, new_org)
         if user.id == principal.user_id and new_role != Role(user.role):

@@ -306,11 +306,11 @@ def document_page() -> rx.Component:
                                                     align="center", spacing="1"), href="/library", size="2")),
                         rx.heading(S.title, size="7", data_testid="document-title"),
                         rx.hstack(rx.badge(type_label(S.doc_type), variant="soft"),
-                                  rx.cond(SessionState.is_staff, status_badge(S.status)), spacing="2"),
+                                  rx.cond(S.can_edit, status_badge(S.status)), spacing="2"),
                         spacing="1",
                     ),
                     rx.spacer(),
-                    rx.cond(SessionState.is_staff, rx.hstack(
+                    rx.cond(S.can_edit, rx.hstack(
                         rx.button(rx.icon("pencil", size=16), tr("common.edit"), variant="soft",
                                   on_click=S.open_edit, data_testid="edit-document"),
                         rx.cond(S.status == "archived",
@@ -321,7 +321,7 @@ def document_page() -> rx.Component:
                     direction=rx.breakpoints(initial="column", sm="row"), gap="12px", width="100%",
                 ),
                 _overview(),
-                rx.cond(SessionState.is_staff, rx.tabs.root(
+                rx.cond(S.can_edit, rx.tabs.root(
                     rx.tabs.list(rx.tabs.trigger(tr("document.versions"), value="versions"),
                                  rx.tabs.trigger(tr("document.effective_access"), value="access",
                                                  data_testid="tab-access"),

@@ -25,6 +25,7 @@ def reason_texts(reasons, lang: str) -> list[str]:
 
 class DocumentState(FormMixin, AudienceFormMixin, SessionState):
     found: bool = False
+    can_edit: bool = False      # from the access policy: shows versions, audience and access panels
     doc_id: int = 0
     title: str = ""
     description: str = ""
@@ -85,12 +86,13 @@ class DocumentState(FormMixin, AudienceFormMixin, SessionState):
             with session_scope() as session:
                 principal = self.principal(session)
                 detail = repository.get_document(session, principal, doc_id)
-                rows = effective_access.document_access(session, principal, doc_id) if principal.is_staff else []
-                if principal.is_staff:
+                rows = effective_access.document_access(session, principal, doc_id) if detail.can_edit else []
+                if detail.can_edit:
                     self.load_audience_choices(session, principal)
         except NotFound:
             return
         self.found = True
+        self.can_edit = detail.can_edit
         self.doc_id = detail.id
         self.title, self.description = detail.title, detail.description
         self.doc_type, self.product, self.language = detail.doc_type, detail.product, detail.language
