@@ -12,16 +12,12 @@ from kbportal.services import orgs, reference
 from kbportal.services.errors import KbError
 from kbportal.ui.state.form import FormMixin
 from kbportal.ui.state.session import SessionState
+from kbportal.ui.state.table import TableMixin
 
-PAGE_SIZE = 20
-
-
-class AdminOrgsState(FormMixin, SessionState):
+class AdminOrgsState(TableMixin, FormMixin, SessionState):
     rows: list[dict] = []
     query: str = ""
     sort_key: str = "name"
-    sort_desc: bool = False
-    page: int = 0
     region_codes: list[str] = []
     tier_codes: list[str] = []
 
@@ -32,17 +28,8 @@ class AdminOrgsState(FormMixin, SessionState):
     f_tier: str = ""
     f_active: bool = True
 
-    @rx.var
-    def sorted_rows(self) -> list[dict]:
-        return sorted(self.rows, key=lambda r: (str(r.get(self.sort_key, "")).lower()), reverse=self.sort_desc)
-
-    @rx.var
-    def page_rows(self) -> list[dict]:
-        return self.sorted_rows[self.page * PAGE_SIZE:(self.page + 1) * PAGE_SIZE]
-
-    @rx.var
-    def page_count(self) -> int:
-        return max(1, (len(self.rows) + PAGE_SIZE - 1) // PAGE_SIZE)
+    def table_rows(self) -> list[dict]:
+        return self.rows
 
     def _reload(self) -> None:
         with session_scope() as session:
@@ -63,21 +50,6 @@ class AdminOrgsState(FormMixin, SessionState):
         self.query = value
         self.page = 0
         self._reload()
-
-    @rx.event
-    def sort_by(self, key: str):
-        if self.sort_key == key:
-            self.sort_desc = not self.sort_desc
-        else:
-            self.sort_key, self.sort_desc = key, False
-
-    @rx.event
-    def next_page(self):
-        self.page = min(self.page + 1, self.page_count - 1)
-
-    @rx.event
-    def prev_page(self):
-        self.page = max(self.page - 1, 0)
 
     @rx.event
     def open_new(self):

@@ -14,17 +14,13 @@ from kbportal.services import access, orgs, reference, users
 from kbportal.services.errors import KbError
 from kbportal.ui.state.form import FormMixin
 from kbportal.ui.state.session import SessionState
+from kbportal.ui.state.table import TableMixin
 
-PAGE_SIZE = 20
-
-
-class AdminUsersState(FormMixin, SessionState):
+class AdminUsersState(TableMixin, FormMixin, SessionState):
     rows: list[dict] = []
     query: str = ""
     role_filter: str = "all"
     sort_key: str = "email"
-    sort_desc: bool = False
-    page: int = 0
     org_options: list[dict] = []      # [{"id": "3", "name": "Acme"}]
     role_options: list[str] = []      # roles this manager may assign
     time_zones: list[str] = []
@@ -41,16 +37,10 @@ class AdminUsersState(FormMixin, SessionState):
 
     @rx.var
     def filtered_rows(self) -> list[dict]:
-        rows = [r for r in self.rows if self.role_filter in ("all", r["role"])]
-        return sorted(rows, key=lambda r: str(r.get(self.sort_key, "")).lower(), reverse=self.sort_desc)
+        return [r for r in self.rows if self.role_filter in ("all", r["role"])]
 
-    @rx.var
-    def page_rows(self) -> list[dict]:
-        return self.filtered_rows[self.page * PAGE_SIZE:(self.page + 1) * PAGE_SIZE]
-
-    @rx.var
-    def page_count(self) -> int:
-        return max(1, (len(self.filtered_rows) + PAGE_SIZE - 1) // PAGE_SIZE)
+    def table_rows(self) -> list[dict]:
+        return self.filtered_rows
 
     @rx.var
     def needs_org(self) -> bool:
@@ -90,21 +80,6 @@ class AdminUsersState(FormMixin, SessionState):
     def set_role_filter(self, value: str):
         self.role_filter = value
         self.page = 0
-
-    @rx.event
-    def sort_by(self, key: str):
-        if self.sort_key == key:
-            self.sort_desc = not self.sort_desc
-        else:
-            self.sort_key, self.sort_desc = key, False
-
-    @rx.event
-    def next_page(self):
-        self.page = min(self.page + 1, self.page_count - 1)
-
-    @rx.event
-    def prev_page(self):
-        self.page = max(self.page - 1, 0)
 
     @rx.event
     def open_new(self):
@@ -179,7 +154,7 @@ class AdminUsersState(FormMixin, SessionState):
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(["id", "email", "name", "role", "organisation", "language", "time_zone", "active"])
-        for r in self.filtered_rows:
+        for r in self.sorted_rows:
             writer.writerow([r["id"], r["email"], r["name"], r["role"], r["org"], r["language"], r["time_zone"],
                              r["active"]])
         return rx.download(data=out.getvalue(), filename="users.csv")
