@@ -13,7 +13,7 @@ export REFLEX_CHECK_LATEST_VERSION := 0
 export REFLEX_TELEMETRY_ENABLED := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup system run test demo clean-data help
+.PHONY: setup system system-run run test demo clean-data help
 
 help:
 	@echo "make run    set up, load demo data, serve http://localhost:$(PORT)"
@@ -31,12 +31,15 @@ $(VENV)/.installed: pyproject.toml
 	mkdir -p .tools
 	npm install -g --prefix .tools bun@$(BUN_VERSION) --allow-scripts=bun --no-audit --no-fund --loglevel=error
 
-system:
-	./scripts/system-packages.sh
+system-run:
+	./scripts/system-packages.sh run
 
-demo: setup
-	$(BIN)/kbportal init
+system:
+	./scripts/system-packages.sh test
+
+demo: setup system-run
 	$(BIN)/kbportal seed --demo
+	$(BIN)/kbportal init
 
 run: demo
 	$(BIN)/kbportal run --port $(PORT)

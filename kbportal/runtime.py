@@ -57,15 +57,36 @@ def serve(port: int, host: str | None = None) -> int:
     from kbportal.config import get_settings
     from kbportal.storage import seaweed, uses_embedded_server
 
+    import signal
+
+    def _terminate(signum, _frame):  # SIGTERM (service managers, kill) ends as cleanly as Ctrl+C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _terminate)
     data_dir = get_settings().resolved_data_dir
     started_store = uses_embedded_server() and seaweed.ensure_running(data_dir).started_here
     try:
-        proc = start(port, host=host)
+        proc = start(port, host=host, start_new_session=True)
         try:
             return proc.wait()
         except KeyboardInterrupt:
-            proc.terminate()
-            return proc.wait()
+            _stop_group(proc)
+            return proc.returncode if proc.returncode is not None else 0
     finally:
         if started_store:
             seaweed.stop(data_dir)
+
+
+def _stop_group(proc: subprocess.Popen, timeout: float = 20.0) -> None:
+    """Stop Reflex and everything it started (its granian and bun children)."""
+    import os
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=timeout)
+    except ProcessLookupError:
+        return
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()

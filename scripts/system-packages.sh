@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Debian packages kbportal needs (browser for tests, fonts for CJK/Arabic text).
+# Debian packages kbportal needs. `run`: what the portal uses (PDF thumbnails, fonts for
+# CJK/Arabic text); `test` (default): also a browser and PostgreSQL for the test suite.
 # Installs only what is missing; needs root (or passwordless sudo). Idempotent and fast
 # when everything is present.
 set -euo pipefail
 
-PACKAGES=(chromium chromium-driver fonts-noto-core fonts-noto-cjk postgresql poppler-utils)
+PACKAGES=(poppler-utils fonts-noto-core fonts-noto-cjk)
+if [ "${1:-test}" = "test" ]; then
+  PACKAGES+=(chromium chromium-driver postgresql)
+fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
