@@ -7,7 +7,8 @@ files it measures, in the same run:
   raw:      minio fput_object / get_object (read to the end) on the same bucket
   kbportal: repository.create_document (sniff, sha256, extraction in a child process,
             thumbnail, light variant for PDFs > 5 MB, blob put, DB commit) and the
-            authenticated HTTP download route (session, policy, audit, streaming)
+            authenticated HTTP download route (session, policy, audit, streaming),
+            served by granian (the server Reflex runs on) on loopback, read with httpx
 Prints one JSON object; ratios are kbportal / raw throughput (higher is better).
 """
 
@@ -66,9 +67,11 @@ def main() -> None:
     for name in ("KBPORTAL_DATABASE_URL", "KBPORTAL_S3_ENDPOINT"):
         os.environ.pop(name, None)
 
-    from starlette.testclient import TestClient
+    import socket
+    import subprocess
+    import urllib.request
 
-    from kbportal.api.routes import build_api
+    import httpx
     from kbportal.db import migrate, session_scope
     from kbportal.models import Role
     from kbportal.services import access, auth, orgs, repository, users
@@ -86,7 +89,22 @@ def main() -> None:
                               password="bench-password-1")
             users.create_user(session, system, Actor(), email="p@bench.example", name="Partner", role="partner_user",
                               password="bench-password-1", org_id=org.id)
-        client = TestClient(build_api())
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        granian = Path(sys.executable).parent / "granian"
+        server = subprocess.Popen(
+            [str(granian), "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+             "--no-log", "--factory", "kbportal.api.routes:build_api"],
+            cwd=ROOT, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{base}/api/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        client = httpx.Client(base_url=base, timeout=60)
         client.cookies.set("kbp_session", auth.authenticate("p@bench.example", "bench-password-1").token)
         minio = store._client  # the same client and bucket kbportal uses: a fair raw baseline
         bucket = store.bucket
@@ -148,6 +166,8 @@ def main() -> None:
         result["target"] = "every ratio >= 0.7"
         result["meets_target"] = all(result[k] >= 0.7 for k in result if str(k).endswith(("ratio_1mb", "ratio_20mb")))
         print(json.dumps(result, indent=None if args.json else 2))
+        server.terminate()
+        server.wait(timeout=20)
     finally:
         seaweed.stop_all_started_here()
         shutil.rmtree(work, ignore_errors=True)
