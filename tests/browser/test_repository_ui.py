@@ -14,7 +14,9 @@ from tests.browser.pages import login_ok, logout
 
 pytestmark = pytest.mark.browser
 
-EN = json.loads((Path(__file__).resolve().parents[2] / "locales" / "en.json").read_text(encoding="utf-8"))
+LOCALES = Path(__file__).resolve().parents[2] / "locales"
+EN = json.loads((LOCALES / "en.json").read_text(encoding="utf-8"))
+ID = json.loads((LOCALES / "id.json").read_text(encoding="utf-8"))
 TITLE = "APAC Gold Launch Kit"
 
 
@@ -55,6 +57,7 @@ def test_marketing_publishes_v2_gold_apac_partner_downloads_it_silver_emea_canno
     page.goto("/library")
     card = page.get_by_test_id("doc-card").filter(has_text=TITLE)
     expect(card).to_be_visible()
+    expect(page.get_by_test_id("doc-card").filter(has_text=ID["status.published"])).to_have_count(0)  # staff-only
     card.click()
     expect(page.get_by_test_id("document-title")).to_have_text(TITLE)
     with page.expect_download() as download_info:

@@ -61,7 +61,7 @@ def library_page() -> rx.Component:
             rx.vstack(
                 rx.text(S.total, " ", tr("library.results"), size="2", color=rx.color("gray", 11),
                         data_testid="library-total"),
-                rx.grid(rx.foreach(S.cards, document_card),
+                rx.grid(rx.foreach(S.cards, lambda card: document_card(card)),
                         columns=rx.breakpoints(initial="1", xs="2", md="3", lg="4"), spacing="4", width="100%"),
                 rx.hstack(
                     rx.icon_button(rx.icon("chevron-left"), variant="soft", on_click=S.prev_page,
