@@ -18,6 +18,7 @@ import contextlib
 import io
 import os
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,6 +36,8 @@ MiB = 1024 * 1024
 AUTH_CODES = frozenset({"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidToken",
                         "ExpiredToken", "InvalidSecurity"})
 MISSING_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "NoSuchObject", "ResourceNotFound"})
+TRANSIENT_CODES = frozenset({"InternalError", "InternalServerError", "ServiceUnavailable", "SlowDown",
+                             "RequestTimeout"})
 
 
 class InvalidBucketName(StorageError):
@@ -108,6 +111,23 @@ class S3BlobStore:
             return StorageUnavailable(endpoint=self.endpoint)
         return StorageRequestFailed(endpoint=self.endpoint, detail=f"{type(exc).__name__}: {exc}"[:300])
 
+    @staticmethod
+    def _retry_reads(call, attempts: int = 4, first_delay: float = 0.25):
+        """Run an idempotent read, retrying what S3 calls transient ("please try again":
+        InternalError, SlowDown, ServiceUnavailable, 5xx), e.g. right after a server restart."""
+        delay = first_delay
+        for attempt in range(attempts):
+            try:
+                return call()
+            except S3Error as exc:
+                if exc.code not in TRANSIENT_CODES or attempt == attempts - 1:
+                    raise
+            except ServerError as exc:
+                if exc.status_code < 500 or attempt == attempts - 1:
+                    raise
+            time.sleep(delay)
+            delay *= 2
+
     @contextlib.contextmanager
     def _errors(self, key: str = "", version_id: str | None = None) -> Iterator[None]:
         try:
@@ -178,7 +198,7 @@ class S3BlobStore:
         validate_key(key)
         self._ensure_bucket()
         with self._errors(key, version_id):
-            obj = self._client.stat_object(self.bucket, key, version_id=version_id or None)
+            obj = self._retry_reads(lambda: self._client.stat_object(self.bucket, key, version_id=version_id or None))
             if version_id:
                 try:
                     latest = self._client.stat_object(self.bucket, key).version_id
@@ -206,8 +226,8 @@ class S3BlobStore:
         length = 0 if end is None else end - start + 1  # minio: offset=0, length=0 means everything
         try:
             with self._errors(key, version_id):
-                response = self._client.get_object(self.bucket, key, offset=start, length=length,
-                                                   version_id=version_id or None)
+                response = self._retry_reads(lambda: self._client.get_object(
+                    self.bucket, key, offset=start, length=length, version_id=version_id or None))
         except StorageRequestFailed as exc:
             if isinstance(exc.__cause__, S3Error) and exc.__cause__.code == "InvalidRange":
                 self.stat(key, version_id)  # still BlobNotFound for a missing version
