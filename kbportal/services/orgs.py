@@ -125,3 +125,8 @@ def list_orgs(session: Session, principal: Principal, query: str = "") -> list[O
         OrgRow(id=o.id, name=o.name, region=o.region_code, tier=o.tier_code, active=o.active, users=n)
         for o, n in session.exec(stmt)
     ]
+
+
+def organisation_of(session: Session, user: User) -> Organisation | None:
+    """The user's own organisation (None for vendor staff); no access check: it is their own."""
+    return session.get(Organisation, user.org_id) if user.org_id else None

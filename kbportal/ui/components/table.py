@@ -28,3 +28,23 @@ def pager(state) -> rx.Component:
         justify="end",
         width="100%",
     )
+
+
+def responsive_list(state, header: list[rx.Component], row, card) -> rx.Component:
+    """The current page of ``state`` as a table on wide screens and as cards on phones, with a pager."""
+    return rx.vstack(
+        rx.box(
+            rx.table.root(
+                rx.table.header(rx.table.row(*header, rx.table.column_header_cell(""))),
+                rx.table.body(rx.foreach(state.page_rows, row)),
+                width="100%",
+                variant="surface",
+            ),
+            display=["none", "none", "block"],
+            width="100%",
+        ),
+        rx.vstack(rx.foreach(state.page_rows, card), display=["flex", "flex", "none"], width="100%", spacing="3"),
+        pager(state),
+        width="100%",
+        spacing="3",
+    )

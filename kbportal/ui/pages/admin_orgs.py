@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from kbportal.ui.components.layout import app_shell, empty_state, field, page_header
-from kbportal.ui.components.table import pager, sort_header
+from kbportal.ui.components.table import responsive_list, sort_header
 from kbportal.ui.i18n import tr
 from kbportal.ui.state.admin_orgs import AdminOrgsState as S
 from kbportal.ui.state.session import SessionState
@@ -108,28 +108,11 @@ def admin_orgs_page() -> rx.Component:
                  on_change=S.set_query.debounce(300), width="100%", max_width="360px", data_testid="org-filter"),
         rx.cond(
             S.rows.length() > 0,
-            rx.vstack(
-                rx.box(
-                    rx.table.root(
-                        rx.table.header(rx.table.row(
-                            sort_header("orgs.name", "name", S), sort_header("orgs.region", "region", S),
-                            sort_header("orgs.tier", "tier", S), sort_header("orgs.users", "users", S),
-                            sort_header("common.status", "active", S),
-                            rx.table.column_header_cell(""),
-                        )),
-                        rx.table.body(rx.foreach(S.page_rows, _row)),
-                        width="100%",
-                        variant="surface",
-                    ),
-                    display=["none", "none", "block"],
-                    width="100%",
-                ),
-                rx.vstack(rx.foreach(S.page_rows, _card), display=["flex", "flex", "none"], width="100%",
-                          spacing="3"),
-                pager(S),
-                width="100%",
-                spacing="3",
-            ),
+            responsive_list(S, [
+                sort_header("orgs.name", "name", S), sort_header("orgs.region", "region", S),
+                sort_header("orgs.tier", "tier", S), sort_header("orgs.users", "users", S),
+                sort_header("common.status", "active", S),
+            ], _row, _card),
             empty_state("building-2", "orgs.empty_title", "orgs.empty_body",
                         rx.button(tr("orgs.add"), on_click=S.open_new)),
         ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from kbportal.ui.components.layout import app_shell, empty_state, field, page_header
-from kbportal.ui.components.table import pager, sort_header
+from kbportal.ui.components.table import responsive_list, sort_header
 from kbportal.ui.i18n import tr
 from kbportal.ui.state.admin_users import AdminUsersState as S
 from kbportal.ui.state.session import SessionState
@@ -143,28 +143,11 @@ def admin_users_page() -> rx.Component:
         ),
         rx.cond(
             S.filtered_rows.length() > 0,
-            rx.vstack(
-                rx.box(
-                    rx.table.root(
-                        rx.table.header(rx.table.row(
-                            sort_header("users.name", "name", S), sort_header("users.role", "role", S),
-                            sort_header("users.organisation", "org", S), sort_header("users.language", "language", S),
-                            sort_header("users.last_login", "last_login", S), sort_header("common.status", "active", S),
-                            rx.table.column_header_cell(""),
-                        )),
-                        rx.table.body(rx.foreach(S.page_rows, _row)),
-                        width="100%",
-                        variant="surface",
-                    ),
-                    display=["none", "none", "block"],
-                    width="100%",
-                ),
-                rx.vstack(rx.foreach(S.page_rows, _card), display=["flex", "flex", "none"], width="100%",
-                          spacing="3"),
-                pager(S),
-                width="100%",
-                spacing="3",
-            ),
+            responsive_list(S, [
+                sort_header("users.name", "name", S), sort_header("users.role", "role", S),
+                sort_header("users.organisation", "org", S), sort_header("users.language", "language", S),
+                sort_header("users.last_login", "last_login", S), sort_header("common.status", "active", S),
+            ], _row, _card),
             empty_state("users", "users.empty_title", "users.empty_body",
                         rx.button(tr("users.add"), on_click=S.open_new)),
         ),

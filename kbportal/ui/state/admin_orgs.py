@@ -16,7 +16,6 @@ from kbportal.ui.state.table import TableMixin
 
 class AdminOrgsState(TableMixin, FormMixin, SessionState):
     rows: list[dict] = []
-    query: str = ""
     sort_key: str = "name"
     region_codes: list[str] = []
     tier_codes: list[str] = []
@@ -40,16 +39,6 @@ class AdminOrgsState(TableMixin, FormMixin, SessionState):
         self.rows = [dict(id=o.id, name=o.name, region=o.region, tier=o.tier, active=o.active, users=o.users)
                      for o in found]
         self.page = min(self.page, self.page_count - 1)
-
-    @rx.event
-    def load(self):
-        self._reload()
-
-    @rx.event
-    def set_query(self, value: str):
-        self.query = value
-        self.page = 0
-        self._reload()
 
     @rx.event
     def open_new(self):

@@ -18,7 +18,6 @@ from kbportal.ui.state.table import TableMixin
 
 class AdminUsersState(TableMixin, FormMixin, SessionState):
     rows: list[dict] = []
-    query: str = ""
     role_filter: str = "all"
     sort_key: str = "email"
     org_options: list[dict] = []      # [{"id": "3", "name": "Acme"}]
@@ -65,16 +64,6 @@ class AdminUsersState(TableMixin, FormMixin, SessionState):
             for u in found
         ]
         self.page = min(self.page, self.page_count - 1)
-
-    @rx.event
-    def load(self):
-        self._reload()
-
-    @rx.event
-    def set_query(self, value: str):
-        self.query = value
-        self.page = 0
-        self._reload()
 
     @rx.event
     def set_role_filter(self, value: str):

@@ -13,8 +13,8 @@ from sqlmodel import Session
 
 from kbportal.db import session_scope
 from kbportal.i18n import LANGUAGES, REFERENCE, best_language, catalogues, format_datetime, translate
-from kbportal.models import Organisation, Role, User
-from kbportal.services import access, auth, users
+from kbportal.models import Role, User
+from kbportal.services import access, auth, orgs, users
 from kbportal.services.access import Principal
 from kbportal.services.audit import Actor
 from kbportal.services.errors import KbError
@@ -86,7 +86,7 @@ class SessionState(rx.State):
         return format_datetime(value, self.lang or REFERENCE, self.time_zone)
 
     def _load_user(self, session: Session, user: User) -> None:
-        org = session.get(Organisation, user.org_id) if user.org_id else None
+        org = orgs.organisation_of(session, user)
         self.user_id = user.id or 0
         self.user_name = user.name
         self.user_email = user.email

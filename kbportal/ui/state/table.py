@@ -12,12 +12,26 @@ PAGE_SIZE = 20
 
 
 class TableMixin(rx.State, mixin=True):
+    query: str = ""
     sort_key: str = ""
     sort_desc: bool = False
     page: int = 0
 
     def table_rows(self) -> list[dict]:  # overridden by the state
         return []
+
+    def _reload(self) -> None:  # overridden: fetch rows through a service
+        raise NotImplementedError
+
+    @rx.event
+    def load(self):
+        self._reload()
+
+    @rx.event
+    def set_query(self, value: str):
+        self.query = value
+        self.page = 0
+        self._reload()
 
     # Not cached: they read rows through table_rows(), which dependency tracking cannot see.
     @rx.var(cache=False)
