@@ -31,7 +31,7 @@ from kbportal import db
 from kbportal.config import get_settings
 from kbportal.i18n import LANGUAGES, translate
 from kbportal.models import Role, User
-from kbportal.services import access, demo, doctor, orgs, reference, repository, users
+from kbportal.services import access, demo, doctor, jobs, orgs, reference, repository, users
 from kbportal.services.audit import Actor
 from kbportal.services.demo import CLI_ACTOR, SYSTEM
 from kbportal.services.errors import KbError
@@ -85,6 +85,23 @@ def _guard() -> Iterator[None]:
     except SQLAlchemyError as err:
         _fail(f"Database error: {err.__class__.__name__}: {str(err).splitlines()[0]}. "
               "Check KBPORTAL_DATABASE_URL, or run `kbportal doctor`.")
+
+
+def _await_check(ref: repository.VersionRef) -> None:
+    """Wait for an upload's background check (running it here when no worker took it),
+    and fail with its reason when the file was rejected: scripts see the outcome."""
+    if ref.job_id is None:
+        return
+    with _guard():
+        jobs.run(ref.job_id)  # a no-op when a worker already has it
+        outcome = jobs.wait(ref.job_id)
+        if outcome.state == "failed":
+            err = outcome.error
+            assert err is not None
+            _fail(err.message("en") + (" Try again: `kbportal doc list` shows the version as processing."
+                                       if outcome.retryable else ""))
+        if not outcome.finished:
+            _fail("The file check is still running; `kbportal doc show` tells when the version is ready.")
 
 
 @contextmanager
@@ -222,6 +239,8 @@ def seed(
         _fail("Nothing to seed: pass --demo to create the demo organisations and users.", code=2)
     with _session() as session:
         result = demo.seed_demo(session, SYSTEM, CLI_ACTOR)
+    with _guard():  # the demo files' checks (thumbnails, text) run here: the portal shows them at once
+        jobs.run_queued(repository.CHECK_JOB)
     if as_json:
         _print_json({"orgs_created": result.orgs_created, "users_created": result.users_created,
                      "documents_created": result.documents_created,
@@ -248,6 +267,22 @@ def run(
     with _guard():
         code = runtime.serve(port, host=get_settings().host)
     raise typer.Exit(code)
+
+
+@app.command("worker")
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="Run the jobs queued now, then exit.")] = False,
+    threads: Annotated[int | None, typer.Option(help="Jobs run at the same time (default: "
+                                                     "KBPORTAL_JOB_WORKERS).")] = None,
+) -> None:
+    """Run background jobs (file checks, thumbnails, indexing). `kbportal run` starts one."""
+    with _guard():
+        db.migrate()
+        if once:
+            done = jobs.run_queued()
+            typer.echo(f"Ran {done} job(s).")
+            return
+        jobs.serve_worker(threads)
 
 
 @app.command("doctor")
@@ -573,6 +608,7 @@ def doc_add(
             session, principal, actor, upload, title=title, description=description, doc_type=doc_type,
             product=product, tags=tags, source_language=language, audience=audience, expires_at=expires_on,
             label=label, note=note, publish=publish)
+    _await_check(ref)
     if as_json:
         _print_json({"id": ref.document_id, "version": ref.number})
     else:
@@ -597,6 +633,7 @@ def doc_version_add(
         principal, actor = _acting(session, as_email)
         ref = repository.add_version(session, principal, actor, doc_id, upload, label=label, note=note,
                                      publish=publish)
+    _await_check(ref)
     if as_json:
         _print_json({"id": ref.document_id, "version": ref.number})
     else:

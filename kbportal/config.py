@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     s3_region: str = Field(default="us-east-1", description="Region name sent to the S3 server.")
     max_upload_mb: int = Field(default=200, ge=1, description="Largest accepted upload, in MB.")
 
+    # Background jobs
+    jobs: str = Field(default="queue", pattern="^(queue|inline)$",
+                      description="queue: huey queue in the data dir, run by `kbportal worker` (started by "
+                                  "`kbportal run`); inline: run right after the request commits (tests, tiny installs).")
+    job_workers: int = Field(default=1, ge=1, le=16, description="Threads `kbportal worker` runs jobs on.")
+
     @property
     def resolved_data_dir(self) -> Path:
         return self.data_dir.expanduser().resolve()

@@ -63,27 +63,46 @@ def serve(port: int, host: str | None = None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _terminate)
-    data_dir = get_settings().resolved_data_dir
+    settings = get_settings()
+    data_dir = settings.resolved_data_dir
     started_store = uses_embedded_server() and seaweed.ensure_running(data_dir).started_here
+    worker: subprocess.Popen | None = None
     try:
         proc = start(port, host=host, start_new_session=True)
         try:
-            return proc.wait()
+            while True:
+                if settings.jobs == "queue" and (worker is None or worker.poll() is not None):
+                    if worker is not None:
+                        print(f"kbportal: the job worker exited ({worker.returncode}); starting it again",
+                              file=sys.stderr)
+                    worker = start_worker(start_new_session=True)
+                try:
+                    return proc.wait(timeout=2)
+                except subprocess.TimeoutExpired:
+                    continue
         except KeyboardInterrupt:
             _stop_group(proc)
             return proc.returncode if proc.returncode is not None else 0
     finally:
+        if worker is not None:
+            _stop_group(worker, first_signal=signal.SIGINT, timeout=30)  # huey: SIGINT lets running jobs finish
         if started_store:
             seaweed.stop(data_dir)
 
 
-def _stop_group(proc: subprocess.Popen, timeout: float = 20.0) -> None:
-    """Stop Reflex and everything it started (its granian and bun children)."""
+def start_worker(**popen_kwargs) -> subprocess.Popen:
+    """``kbportal worker``: runs queued jobs (file checks, indexing, conversions)."""
+    return subprocess.Popen([sys.executable, "-m", "kbportal.cli", "worker"], cwd=PROJECT_ROOT,
+                            env=reflex_env(), **popen_kwargs)
+
+
+def _stop_group(proc: subprocess.Popen, timeout: float = 20.0, first_signal: int | None = None) -> None:
+    """Stop a process and everything it started (Reflex: its granian and bun children)."""
     import os
     import signal
 
     try:
-        os.killpg(proc.pid, signal.SIGTERM)
+        os.killpg(proc.pid, first_signal or signal.SIGTERM)
         proc.wait(timeout=timeout)
     except ProcessLookupError:
         return

@@ -38,6 +38,8 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         point_at(mp, tmp_path_factory.mktemp("default-data"))
         # Tests that need S3 ask for it (``use_s3_storage``); the rest need no server.
         mp.setenv("KBPORTAL_STORAGE", "filesystem")
+        # Jobs run right after the commit that queued them; tests of the queue ask for it.
+        mp.setenv("KBPORTAL_JOBS", "inline")
         yield
         forget_cached()
     forget_cached()

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, func, select
 from kbportal import db as kbdb
 from kbportal.config import reset_settings
 from kbportal.models import AuditEvent, Document, DocumentVersion, Role
-from kbportal.services import access, filenames, repository
+from kbportal.services import access, filenames, jobs, repository
 from kbportal.services.access import Action, AudienceRule, GuardedObject
 from kbportal.services.errors import NotFound, ValidationFailed
 from kbportal.storage import StorageError, get_blob_store, reset_blob_store
@@ -133,15 +133,21 @@ def add_doc(session: Session, w: World, path: Path, *, name: str | None = None, 
     """A document uploaded by marketing, committed."""
     ref = repository.create_document(session, who(session, w.marketing), actor(session, w.marketing), up(path, name),
                                      title=title, audience=audience, publish=publish, **kw)
+    return _committed(session, ref)
+
+
+def _committed(session: Session, ref: repository.VersionRef) -> repository.VersionRef:
+    """Commit (the background check runs inline then) and raise the check's refusal, if any."""
     session.commit()
+    session.expire_all()  # the check updated the rows in its own session
+    repository.check_outcome(session, ref)
     return ref
 
 
 def add_ver(session: Session, w: World, doc_id: int, path: Path, **kw) -> repository.VersionRef:
     ref = repository.add_version(session, who(session, w.marketing), actor(session, w.marketing), doc_id, up(path),
                                  **kw)
-    session.commit()
-    return ref
+    return _committed(session, ref)
 
 
 def publish(session: Session, w: World, doc_id: int, number: int) -> None:
@@ -475,25 +481,32 @@ def test_a_storage_failure_during_upload_raises_and_leaves_no_document_or_versio
     assert (count(session, Document), count(session, DocumentVersion)) == (0, 0)
 
 
-def test_a_storage_failure_during_a_new_version_leaves_no_version_row(world, session, tmp_path, monkeypatch):
-    ref = add_doc(session, world, pdf(tmp_path, "One", "v1.pdf"))
+def test_a_storage_outage_during_the_background_check_can_be_retried_and_loses_nothing(world, session, tmp_path,
+                                                                                       monkeypatch):
+    ref = add_doc(session, world, pdf(tmp_path, "One", "v1.pdf"), publish=True)
     store = get_blob_store()
     real_put = store.put_file
-    calls = []
 
     def fail_on_thumbnail(key, path, content_type="application/octet-stream"):
-        calls.append(key)
-        if "/thumbs/" in key:  # the original is already written: it becomes an orphan
+        if "/thumbs/" in key:  # the original is already stored: only the check's own write fails
             raise StorageError("storage.unavailable")
         return real_put(key, path, content_type)
 
     monkeypatch.setattr(store, "put_file", fail_on_thumbnail)
-    with pytest.raises(StorageError):
-        add_ver(session, world, ref.document_id, pdf(tmp_path, "Two", "v2.pdf"))
-    session.rollback()
+    second = add_ver(session, world, ref.document_id, pdf(tmp_path, "Two", "v2.pdf"), publish=True)
+    outcome = jobs.status_unchecked(session, second.job_id)
+    assert (outcome.state, outcome.retryable, outcome.message_code) == ("failed", True, "storage.unavailable")
+    assert [v.state for v in repository.get_document(session, who(session, world.marketing),
+                                                     ref.document_id).versions] == ["ready", "processing"]
 
-    assert count(session, DocumentVersion) == 1
-    assert any(k.endswith("v2.pdf") for k in calls)
+    monkeypatch.setattr(store, "put_file", real_put)
+    jobs.retry(session, second.job_id, world.marketing)
+    session.commit()
+    session.expire_all()
+
+    detail = repository.get_document(session, who(session, world.marketing), ref.document_id)
+    assert [v.state for v in detail.versions] == ["ready", "ready"]
+    assert detail.published_number == 2  # the publish asked for with the upload happened once it was checked
 
 
 def test_a_blob_written_before_a_failed_commit_is_an_orphan_that_gc_removes(any_world, session, tmp_path):

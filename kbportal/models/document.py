@@ -27,6 +27,14 @@ class DocType(StrEnum):
     OTHER = "other"
 
 
+class VersionState(StrEnum):
+    """A version is stored at once and checked in the background: only ``ready`` ones
+    can be published or downloaded; a file the check rejects is removed entirely."""
+
+    PROCESSING = "processing"
+    READY = "ready"
+
+
 class Document(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     title: str = Field(max_length=200, index=True)
@@ -79,3 +87,6 @@ class DocumentVersion(SQLModel, table=True):
     light_size: int = Field(default=0)
     author_id: int | None = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow)
+    state: str = Field(default=VersionState.READY.value, max_length=20, index=True)
+    # "Publish" asked for while the file was still being checked: done when it is ready.
+    publish_when_ready: bool = Field(default=False)

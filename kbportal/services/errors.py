@@ -8,6 +8,8 @@ class KbError(Exception):
     """Base: ``code`` is a catalogue key, ``params`` fill its placeholders."""
 
     code = "error.generic"
+    # True when trying again later may succeed (an outage), not when the input is bad.
+    transient = False
 
     def __init__(self, code: str | None = None, /, **params: object) -> None:
         self.code = code or self.code

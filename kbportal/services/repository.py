@@ -6,9 +6,14 @@ Rules that hold everywhere here:
 * Every decision about who may see or change a document comes from ``access``
   (``sql_filter`` for queries, ``can_create_documents`` for new ones); a forbidden
   document answers exactly like a missing one (``NotFound``).
-* An upload is checked before anything is stored: size limit, duplicate of the
-  latest version, then type and soundness in a limited child process
-  (``extraction``). A rejected file writes nothing.
+* An upload is checked in two steps. While the uploader waits: size limit, duplicate
+  of the latest version, type from its bytes (``sniff``); then its bytes and a
+  ``processing`` version row are stored. In a background job (``version_check``):
+  soundness, text, page count, thumbnail and light variant in a limited child process
+  (``extraction``). Only a ``ready`` version can be published or downloaded;
+  "publish" on a processing one happens when it is ready. A file the check rejects
+  is removed entirely (row, blob, and the document if it was its first version),
+  and the job says why.
 * Blobs are written first, rows after (the caller commits). A failure in between
   leaves at worst an orphan blob, which ``gc`` removes; never a row without bytes.
 * Versions never change. Publishing points the document at one of them; rolling
@@ -34,12 +39,13 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from kbportal.config import get_settings
-from kbportal.models import AuditEvent, DocType, Document, DocumentTag, DocumentVersion, Organisation, Region, Status, Tier, User
-from kbportal.services import access, audit, extraction, filenames
+from kbportal.models import (AuditEvent, DocType, Document, DocumentTag, DocumentVersion, Organisation, Region, Status,
+                             Tier, User, VersionState)
+from kbportal.services import access, audit, extraction, filenames, jobs, sniff
 from kbportal.services.access import Action, AudienceRule, Principal
 from kbportal.services.audit import Actor
 from kbportal.services.errors import NotFound, ValidationFailed
-from kbportal.services.sniff import KNOWN_EXTENSIONS
+from kbportal.services.sniff import KNOWN_EXTENSIONS, Kind
 from kbportal.services.validation import clean_text
 from kbportal.storage import BlobNotFound, BlobStore, StorageError, StoredBlob, get_blob_store
 from kbportal.timeutil import utcnow
@@ -48,6 +54,7 @@ MB = 1024 * 1024
 PREFIX = "documents/"
 NEW_DAYS = 14  # "new" and "updated" badges
 LIGHT_MIN_BYTES = 5 * MB  # PDFs above this also get a light variant
+CHECK_JOB = "document.check"  # the background check of a new version (see version_check)
 MAX_TAGS = 20
 MAX_DESCRIPTION = 5000
 SORTS = ("updated", "title", "published", "size")
@@ -71,6 +78,8 @@ class Upload:
 class VersionRef:
     document_id: int
     number: int
+    job_id: int | None = None  # the background check of a new upload
+    pending_check: bool = False  # publish asked for while the check still runs: happens when it passes
 
 
 @dataclass
@@ -122,6 +131,10 @@ class VersionInfo:
     is_published: bool
     light_size: int
     has_thumbnail: bool = False
+    state: str = VersionState.READY.value  # processing: the background check still runs (or must be retried)
+    publish_pending: bool = False  # published as soon as the check passes
+    check_job_id: int | None = None  # the check of a processing version
+    check_state: str = ""  # its job's state: queued, running, or failed (an outage: it can be retried)
 
 
 @dataclass(frozen=True)
@@ -206,7 +219,8 @@ def _store() -> BlobStore:
     return get_blob_store()
 
 
-def _work_base() -> Path:
+def work_base() -> Path:
+    """Where file checks unpack their temporary files."""
     return get_settings().resolved_data_dir / "tmp" / "extract"
 
 
@@ -388,16 +402,16 @@ def _tags_of(session: Session, doc_ids: Sequence[int]) -> dict[int, list[str]]:
 # --------------------------------------------------------------------------- uploads
 
 
-@dataclass
-class _Prepared:
-    """An upload that passed every check, with what the child extracted from it."""
+@dataclass(frozen=True)
+class _Accepted:
+    """An upload that passed the quick checks done while the uploader waits: size, type
+    from its bytes, name. Parsing it (soundness, text, thumbnail) is the background check's job."""
 
     path: Path
     filename: str
     size: int
     sha256: str
-    extracted: extraction.Extracted
-    light: Path | None
+    kind: Kind
 
 
 def _check_upload(upload: Upload) -> int:
@@ -413,16 +427,14 @@ def _check_upload(upload: Upload) -> int:
     return size
 
 
-def _prepare(upload: Upload, size: int, digest: str, work: Path) -> _Prepared:
-    """Type, soundness, text, thumbnail (and a light copy of big PDFs), all in the child."""
+def _accept(upload: Upload, size: int, digest: str) -> _Accepted:
     name = filenames.sanitize(upload.filename)
-    extracted = extraction.extract(upload.path, name, work)
-    name = filenames.with_extension(name, extracted.kind.extensions, KNOWN_EXTENSIONS)
-    light = None
-    if extracted.kind.name == "pdf" and size > LIGHT_MIN_BYTES and not extracted.encrypted:
-        light = extraction.make_light_pdf(upload.path, work)
-    return _Prepared(path=Path(upload.path), filename=name, size=size, sha256=digest, extracted=extracted,
-                     light=light)
+    try:
+        kind = sniff.sniff(Path(upload.path), name)
+    except sniff.Rejected as refusal:
+        raise ValidationFailed(refusal.code, field="file", **refusal.params) from None
+    name = filenames.with_extension(name, kind.extensions, KNOWN_EXTENSIONS)
+    return _Accepted(path=Path(upload.path), filename=name, size=size, sha256=digest, kind=kind)
 
 
 def _put(store: BlobStore, key: str, path: Path, content_type: str, expected_size: int | None = None) -> StoredBlob:
@@ -432,35 +444,27 @@ def _put(store: BlobStore, key: str, path: Path, content_type: str, expected_siz
     return blob
 
 
-def _store_version(session: Session, doc_id: int, number: int, prepared: _Prepared, author_id: int | None,
-                   label: str, note: str) -> DocumentVersion:
-    """Write the blobs, then add the version row (flushed, not committed)."""
-    store = _store()
-    key = f"{PREFIX}{doc_id}/{prepared.filename}"
-    blob = _put(store, key, prepared.path, prepared.extracted.mime_type, prepared.size)
-    thumb_key = thumb_vid = light_key = light_vid = ""
-    light_size = 0
-    if prepared.extracted.thumbnail is not None:
-        thumb_key = f"{PREFIX}{doc_id}/thumbs/v{number}.png"
-        thumb_vid = _put(store, thumb_key, prepared.extracted.thumbnail, "image/png").version_id
-    if prepared.light is not None:
-        light_key = f"{PREFIX}{doc_id}/light/{prepared.filename}"
-        light_blob = _put(store, light_key, prepared.light, "application/pdf", prepared.light.stat().st_size)
-        light_vid, light_size = light_blob.version_id, light_blob.size
-    text = prepared.extracted.text.replace("\x00", "")
+def _store_version(session: Session, doc_id: int, number: int, accepted: _Accepted, author_id: int | None,
+                   label: str, note: str, publish: bool) -> tuple[DocumentVersion, int]:
+    """Write the blob, then add the version row (flushed, not committed) and its check job."""
+    key = f"{PREFIX}{doc_id}/{accepted.filename}"
+    blob = _put(_store(), key, accepted.path, accepted.kind.mime_type, accepted.size)
     version = DocumentVersion(
-        document_id=doc_id, number=number, label=label, note=note, filename=prepared.filename,
-        storage_key=key, storage_version_id=blob.version_id, sha256=prepared.sha256, size=prepared.size,
-        mime_type=prepared.extracted.mime_type, page_count=prepared.extracted.page_count, text=text,
-        thumbnail_key=thumb_key, thumbnail_version_id=thumb_vid, light_key=light_key, light_version_id=light_vid,
-        light_size=light_size, author_id=author_id,
+        document_id=doc_id, number=number, label=label, note=note, filename=accepted.filename,
+        storage_key=key, storage_version_id=blob.version_id, sha256=accepted.sha256, size=accepted.size,
+        mime_type=accepted.kind.mime_type, author_id=author_id, state=VersionState.PROCESSING.value,
+        publish_when_ready=publish,
     )
     session.add(version)
     session.flush()
-    return version
+    job = jobs.enqueue(session, CHECK_JOB, subject_type="document_version", subject_id=version.id,
+                       payload={"version_id": version.id}, created_by=author_id)
+    assert job.id is not None
+    return version, job.id
 
 
-def _publish(session: Session, actor: Actor, doc: Document, version: DocumentVersion) -> None:
+def publish_checked(session: Session, actor: Actor, doc: Document, version: DocumentVersion) -> None:
+    """Make a ready version the published one (callers checked the rights)."""
     previous = session.get(DocumentVersion, doc.published_version_id) if doc.published_version_id else None
     now = utcnow()
     doc.published_version_id = version.id
@@ -494,37 +498,36 @@ def create_document(
     label = _clean_short(label, "label", 80)
     note = _clean_note(note)
     size = _check_upload(upload)
-    digest = _sha256(upload.path)
+    accepted = _accept(upload, size, _sha256(upload.path))
 
-    with extraction.workdir(_work_base()) as work:
-        prepared = _prepare(upload, size, digest, work)
-        audience_id = access.save_audience(session, rule) if rule is not None else None
-        doc = Document(title=title, description=description, doc_type=doc_type, product=product,
-                       source_language=language, audience_id=audience_id, status=Status.DRAFT.value,
-                       expires_at=expires, created_by=principal.user_id, created_at=now, updated_at=now)
-        session.add(doc)
-        session.flush()
-        assert doc.id is not None
-        try:
-            version = _store_version(session, doc.id, 1, prepared, principal.user_id, label, note)
-        except BaseException:
-            _forget_new_document(session, doc)
-            raise
+    audience_id = access.save_audience(session, rule) if rule is not None else None
+    doc = Document(title=title, description=description, doc_type=doc_type, product=product,
+                   source_language=language, audience_id=audience_id, status=Status.DRAFT.value,
+                   expires_at=expires, created_by=principal.user_id, created_at=now, updated_at=now)
+    session.add(doc)
+    session.flush()
+    assert doc.id is not None
+    try:
+        version, job_id = _store_version(session, doc.id, 1, accepted, principal.user_id, label, note, publish)
+    except BaseException:
+        discard_document(session, doc)
+        raise
     for tag in tag_list:
         session.add(DocumentTag(document_id=doc.id, tag=tag))
     audit.record(session, actor, "document.created", "document", doc.id, title=title, doc_type=doc_type,
-                 filename=version.filename, sha256=digest, size=size, mime_type=version.mime_type,
+                 filename=version.filename, sha256=accepted.sha256, size=size, mime_type=version.mime_type,
                  audience=_audience_dict(rule), expires_at=expires)
-    if publish:
-        _publish(session, actor, doc, version)
     session.flush()
-    return VersionRef(document_id=doc.id, number=1)
+    return VersionRef(document_id=doc.id, number=1, job_id=job_id)
 
 
-def _forget_new_document(session: Session, doc: Document) -> None:
-    """Undo the document row of a failed create (in case the caller commits anyway)."""
+def discard_document(session: Session, doc: Document) -> None:
+    """Remove a document row that never had a usable version (a failed create, or a
+    first upload the background check rejected), with its tags and audience."""
     try:
         audience_id = doc.audience_id
+        for tag in session.exec(select(DocumentTag).where(DocumentTag.document_id == doc.id)):
+            session.delete(tag)
         session.delete(doc)
         session.flush()
         if audience_id is not None:
@@ -549,23 +552,29 @@ def add_version(session: Session, principal: Principal, actor: Actor, doc_id: in
     label = _clean_short(label, "label", 80)
     note = _clean_note(note)
     size = _check_upload(upload)
-    digest = _sha256(upload.path)
-    _refuse_duplicate(session, doc.id, digest)
-    with extraction.workdir(_work_base()) as work:
-        prepared = _prepare(upload, size, digest, work)  # slow: before the document row is locked
-        doc = _editable(session, principal, doc_id)
-        latest = _refuse_duplicate(session, doc.id, digest)  # again: another upload may have won meanwhile
-        number = (latest.number if latest else 0) + 1
-        version = _store_version(session, doc.id, number, prepared, principal.user_id, label, note)
+    accepted = _accept(upload, size, _sha256(upload.path))
+    doc = _editable(session, principal, doc_id)
+    latest = _refuse_duplicate(session, doc.id, accepted.sha256)
+    number = (latest.number if latest else 0) + 1
+    version, job_id = _store_version(session, doc.id, number, accepted, principal.user_id, label, note, publish)
     doc.updated_at = utcnow()
     session.add(doc)
     audit.record(session, actor, "document.version_added", "document", doc.id, number=number,
-                 filename=version.filename, sha256=digest, size=size, mime_type=version.mime_type, label=label,
-                 note=note)
-    if publish:
-        _publish(session, actor, doc, version)
+                 filename=version.filename, sha256=accepted.sha256, size=size, mime_type=version.mime_type,
+                 label=label, note=note)
     session.flush()
-    return VersionRef(document_id=doc.id, number=number)
+    return VersionRef(document_id=doc.id, number=number, job_id=job_id)
+
+
+def check_outcome(session: Session, ref: VersionRef) -> jobs.JobStatus | None:
+    """The background check of an upload; raises its refusal (ValidationFailed on the
+    "file" field, the uploader's sentence) when the file was rejected."""
+    if ref.job_id is None:
+        return None
+    outcome = jobs.status_unchecked(session, ref.job_id)
+    if outcome.state == "failed" and not outcome.retryable:
+        raise ValidationFailed(outcome.message_code, field="file", **outcome.message_params)
+    return outcome
 
 
 def _refuse_duplicate(session: Session, doc_id: int, digest: str) -> DocumentVersion | None:
@@ -584,8 +593,17 @@ def publish_version(session: Session, principal: Principal, actor: Actor, doc_id
     version = _version(session, doc.id, number)
     if version is None:
         raise NotFound()
+    if version.state != VersionState.READY.value:
+        # Still being checked: publish it the moment the check passes.
+        if not version.publish_when_ready:
+            version.publish_when_ready = True
+            session.add(version)
+            audit.record(session, actor, "document.publish_requested", "document", doc.id, number=number)
+            session.flush()
+        check = jobs.latest_for(session, "document_version", version.id, CHECK_JOB) if version.id else None
+        return VersionRef(document_id=doc.id, number=number, job_id=check.id if check else None, pending_check=True)
     if doc.published_version_id != version.id or doc.status != Status.PUBLISHED.value:
-        _publish(session, actor, doc, version)
+        publish_checked(session, actor, doc, version)
     return VersionRef(document_id=doc.id, number=number)
 
 
@@ -837,6 +855,8 @@ def get_document(session: Session, principal: Principal, doc_id: int) -> Documen
         select(User.id, User.name).where(col(User.id).in_(sorted(author_ids))))} if author_ids else {}
     tags = _tags_of(session, [doc.id])[doc.id]
     history = _publish_history(session, [doc.id]).get(doc.id)
+    checks = {v.id: jobs.latest_for(session, "document_version", v.id, CHECK_JOB)
+              for v in versions if v.state != VersionState.READY.value and v.id is not None}
     return DocumentDetail(
         **_card_fields(doc, shown, tags, history, now),
         description=doc.description,
@@ -847,7 +867,9 @@ def get_document(session: Session, principal: Principal, doc_id: int) -> Documen
             number=v.number, label=v.label, note=v.note, filename=v.filename, size=v.size, mime_type=v.mime_type,
             page_count=v.page_count, sha256=v.sha256, created_at=_aware(v.created_at),
             author_name=names.get(v.author_id, ""), is_published=v is published, light_size=v.light_size,
-            has_thumbnail=bool(v.thumbnail_key)) for v in versions],
+            has_thumbnail=bool(v.thumbnail_key), state=v.state, publish_pending=v.publish_when_ready,
+            check_job_id=(checks[v.id].id if checks.get(v.id) else None),
+            check_state=(checks[v.id].state if checks.get(v.id) else "")) for v in versions],
         published_number=published.number if published else None,
         can_edit=can_edit,
     )

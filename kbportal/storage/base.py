@@ -21,12 +21,14 @@ class StorageError(KbError):
     """The store cannot be reached or refused the request; ``code`` says which."""
 
     code = "storage.unavailable"
+    transient = True
 
 
 class BlobNotFound(StorageError):
     """No such key, or no such version of it (params: ``key``, ``version``)."""
 
     code = "storage.not_found"
+    transient = False
 
 
 class StorageUnavailable(StorageError):
@@ -45,6 +47,7 @@ class InvalidBlobKey(StorageError):
     """A key or version id the store refuses ("../x", empty, control characters); params: ``key``."""
 
     code = "storage.bad_key"
+    transient = False
 
 
 class StorageWriteFailed(StorageError):

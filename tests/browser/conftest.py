@@ -49,8 +49,10 @@ def portal(tmp_path_factory) -> str:
     port = _free_port()
     ARTIFACTS.mkdir(exist_ok=True)
     log = open(ARTIFACTS / "browser-app.log", "w")
-    proc = runtime.start(port, extra_env={"KBPORTAL_DATA_DIR": str(data_dir), "KBPORTAL_STORAGE": "s3"}, stdout=log,
-                         stderr=subprocess.STDOUT, start_new_session=True)
+    # `kbportal run`, as in production: embedded S3, the job worker (real queue), Reflex in prod mode.
+    proc = subprocess.Popen([sys.executable, "-m", "kbportal.cli", "run", "--port", str(port)],
+                            env=runtime.reflex_env(env | {"KBPORTAL_STORAGE": "s3", "KBPORTAL_JOBS": "queue"}),
+                            cwd=runtime.PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 300
     try:

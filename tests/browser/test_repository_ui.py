@@ -86,3 +86,19 @@ def test_partner_cannot_open_the_studio(page: Page):
     expect(page.get_by_test_id("nav-studio")).to_have_count(0)
     page.goto("/studio")
     expect(page.get_by_test_id("not-found")).to_be_visible()
+
+
+def test_a_file_the_background_check_rejects_is_explained_in_the_upload_dialog(page: Page, tmp_path):
+    from docfiles import make_encrypted_pdf
+
+    locked = make_encrypted_pdf(tmp_path / "locked.pdf")
+    login_ok(page, "marketing@example.com")
+    page.goto("/studio")
+    page.get_by_test_id("studio-new").click()
+    page.locator("#studio-upload input[type=file]").set_input_files(str(locked))
+    page.get_by_test_id("new-title").fill("Locked brochure")
+    page.get_by_test_id("new-submit").click()
+
+    expect(page.get_by_text(EN["doc.encrypted_pdf"])).to_be_visible(timeout=60000)
+    page.goto("/studio")
+    expect(page.get_by_test_id("doc-card").filter(has_text="Locked brochure")).to_have_count(0)  # nothing kept

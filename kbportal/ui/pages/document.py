@@ -79,7 +79,17 @@ def _version_row(v: dict) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.hstack(rx.text("v", v["number"].to(str), weight="bold"),
                                 rx.cond(v["is_published"], rx.badge(tr("status.published"), color_scheme="green")),
-                                spacing="2")),
+                                rx.cond(v["processing"].to(bool) & ~v["check_failed"].to(bool),
+                                        rx.badge(rx.spinner(size="1"), tr("document.checking"), color_scheme="amber",
+                                                 data_testid="version-checking")),
+                                rx.cond(v["check_failed"].to(bool),
+                                        rx.badge(rx.icon("circle-alert", size=12), tr("document.check_stopped"),
+                                                 color_scheme="red")),
+                                rx.cond(v["publish_pending"].to(bool),
+                                        rx.tooltip(rx.badge(tr("document.publish_pending"), color_scheme="blue",
+                                                            variant="outline"),
+                                                   content=tr("document.publish_pending_hint"))),
+                                spacing="2", wrap="wrap")),
         rx.table.cell(rx.vstack(rx.text(v["label"], weight="medium", size="2"),
                                 rx.text(v["note"], size="1", color=rx.color("gray", 11)), spacing="0")),
         rx.table.cell(rx.text(v["date"], size="1")),
@@ -88,9 +98,12 @@ def _version_row(v: dict) -> rx.Component:
         rx.table.cell(rx.hstack(
             rx.el.a(rx.icon_button(rx.icon("download", size=14), size="1", variant="soft",
                                    aria_label=tr("document.download")), href=v["url"].to(str), download="", custom_attrs=NATIVE),
-            rx.cond(~v["is_published"].to(bool),
+            rx.cond(~v["is_published"].to(bool) & ~v["publish_pending"].to(bool),
                     rx.button(tr("document.publish"), size="1", on_click=S.publish(v["number"].to(int)),
                               data_testid="version-publish")),
+            rx.cond(v["check_failed"].to(bool),
+                    rx.button(rx.icon("rotate-cw", size=12), tr("common.retry"), size="1", variant="soft",
+                              on_click=S.retry_check(v["check_job_id"].to(int)), data_testid="version-retry-check")),
             spacing="2")),
         data_testid="version-row",
     )
@@ -261,12 +274,12 @@ def _version_dialog() -> rx.Component:
             rx.hstack(rx.checkbox(checked=S.v_publish, on_change=S.set_version_field("v_publish"),
                                   data_testid="version-publish-now"),
                       rx.text(tr("document.publish_now"), size="2"), align="center"),
-            rx.cond(S.uploading, rx.vstack(rx.progress(value=S.upload_progress, width="100%"),
-                                           rx.text(S.upload_progress, "%", size="1"), width="100%")),
+            upload_progress(S),
             rx.cond(S.upload_error != "", rx.callout(S.upload_error, icon="triangle-alert", color_scheme="red",
                                                      width="100%", data_testid="upload-error")),
             rx.hstack(rx.dialog.close(rx.button(tr("common.cancel"), variant="soft", color_scheme="gray")),
-                      rx.button(tr("document.upload"), loading=S.uploading, data_testid="version-upload-submit",
+                      rx.button(tr("document.upload"), loading=S.uploading | S.checking,
+                                data_testid="version-upload-submit",
                                 on_click=S.upload_version(rx.upload_files(
                                     upload_id=UPLOAD_ID, on_upload_progress=S.on_upload_progress))),
                       justify="end", width="100%"),
@@ -274,6 +287,18 @@ def _version_dialog() -> rx.Component:
         ),
         max_width="520px",
     ), open=S.version_open, on_open_change=S.set_version_open)
+
+
+def upload_progress(state) -> rx.Component:
+    """Two phases the uploader watches: the bytes travelling, then the file check."""
+    return rx.fragment(
+        rx.cond(state.uploading, rx.vstack(
+            rx.progress(value=state.upload_progress, width="100%", data_testid="upload-progress"),
+            rx.text(tr("upload.sending"), " ", state.upload_progress, "%", size="1"), width="100%", spacing="1")),
+        rx.cond(state.checking, rx.vstack(
+            rx.progress(value=state.check_progress, width="100%", color_scheme="amber", data_testid="check-progress"),
+            rx.text(tr("upload.checking"), " ", state.check_progress, "%", size="1"), width="100%", spacing="1")),
+    )
 
 
 def upload_zone(upload_id: str) -> rx.Component:

@@ -9,7 +9,7 @@ from kbportal.models import DocType
 from kbportal.ui.components.documents import document_card
 from kbportal.ui.components.layout import app_shell, empty_state, field, page_header
 from kbportal.ui.i18n import tr
-from kbportal.ui.pages.document import audience_editor, upload_zone
+from kbportal.ui.pages.document import audience_editor, upload_progress, upload_zone
 from kbportal.ui.state.studio import StudioState as S
 
 UPLOAD_ID = "studio-upload"
@@ -51,16 +51,13 @@ def _new_dialog() -> rx.Component:
             rx.hstack(rx.checkbox(checked=S.n_publish, on_change=S.set_new_field("n_publish"),
                                   data_testid="new-publish"),
                       rx.text(tr("document.publish_now"), size="2"), align="center"),
-            rx.cond(S.uploading, rx.vstack(rx.progress(value=S.upload_progress, width="100%",
-                                                       data_testid="upload-progress"),
-                                           rx.text(S.upload_progress, "% · ", tr("studio.processing"), size="1"),
-                                           width="100%")),
+            upload_progress(S),
             rx.cond(S.form_error != "", rx.callout(S.form_error, icon="triangle-alert", color_scheme="red",
                                                    width="100%", role="alert", data_testid="new-form-error")),
             spacing="3", width="100%", padding_right="12px",
         ), max_height="70vh", type="auto"),
         rx.hstack(rx.dialog.close(rx.button(tr("common.cancel"), variant="soft", color_scheme="gray")),
-                  rx.button(rx.icon("upload", size=16), tr("document.upload"), loading=S.uploading,
+                  rx.button(rx.icon("upload", size=16), tr("document.upload"), loading=S.uploading | S.checking,
                             data_testid="new-submit",
                             on_click=S.create(rx.upload_files(upload_id=UPLOAD_ID,
                                                               on_upload_progress=S.on_upload_progress))),

@@ -9,12 +9,13 @@ import reflex as rx
 
 from kbportal.db import session_scope
 from kbportal.i18n import format_day, format_size, translate
-from kbportal.services import effective_access, repository, uploads
+from kbportal.services import effective_access, jobs, repository, uploads
 from kbportal.services import orgs as org_service
 from kbportal.services.access import AudienceRule
 from kbportal.services.errors import KbError, NotFound
 from kbportal.services.validation import clean_date
 from kbportal.ui.state.audience_form import AudienceFormMixin
+from kbportal.ui.state import job_watch
 from kbportal.ui.state.form import FormMixin
 from kbportal.ui.state.session import SessionState
 
@@ -60,6 +61,10 @@ class DocumentState(FormMixin, AudienceFormMixin, SessionState):
     upload_progress: int = 0
     uploading: bool = False
     upload_error: str = ""
+    # the background check of a new version (see ``watch_check``)
+    checking: bool = False
+    check_progress: int = 0
+    check_job_id: int = 0
 
     # staff: effective access and comparison
     access_rows: list[dict] = []
@@ -127,6 +132,8 @@ class DocumentState(FormMixin, AudienceFormMixin, SessionState):
             "is_published": v.is_published, "url": base,
             "light_url": f"{base}&variant=light" if v.light_size else "",
             "light_size": format_size(v.light_size, lang) if v.light_size else "",
+            "processing": v.state != "ready", "publish_pending": v.publish_pending,
+            "check_job_id": v.check_job_id or 0, "check_failed": v.check_state == "failed",
         }
 
     @rx.event
@@ -149,8 +156,14 @@ class DocumentState(FormMixin, AudienceFormMixin, SessionState):
 
     @rx.event
     def publish(self, number: int):
-        return self._act(lambda s, p, a: repository.publish_version(s, p, a, self.doc_id, number),
-                         "document.published_toast", number=number)
+        try:
+            with session_scope() as session:
+                ref = repository.publish_version(session, self.principal(session), self.actor(), self.doc_id, number)
+        except KbError as exc:
+            return rx.toast.error(self.error_text(exc))
+        self._reload()
+        key = "document.publish_queued_toast" if ref.pending_check else "document.published_toast"
+        return rx.toast.success(self.tr(key, number=number))
 
     @rx.event
     def archive(self):
@@ -237,11 +250,49 @@ class DocumentState(FormMixin, AudienceFormMixin, SessionState):
             self.uploading = False
             return
         self.uploading = False
-        self.version_open = False
-        self.v_note = self.v_label = ""
-        self.v_publish = False
+        self.checking, self.check_progress, self.check_job_id = True, 0, ref.job_id or 0
         self._reload()
-        yield rx.toast.success(self.tr("document.version_added_toast", number=ref.number))
+        yield DocumentState.watch_check
+
+    @rx.event(background=True)
+    async def watch_check(self):
+        """Follow the new version's file check; close the dialog when it passes, say why when not."""
+        async with self:
+            job_id, user_id, was_upload = self.check_job_id, self.user_id, self.version_open
+        status = None
+        for _ in range(int(job_watch.GIVE_UP_SECONDS / job_watch.POLL_SECONDS)):
+            try:
+                status = await job_watch.next_status(job_id, user_id)
+            except NotFound:
+                break
+            async with self:
+                self.check_progress = status.progress
+            if status.finished:
+                break
+        async with self:
+            self.checking = False
+            self._reload()
+            if status is not None and status.state == "failed" and not status.retryable:
+                self.upload_error = self.error_text(status.error)
+                return
+            self.version_open = False
+            self.v_note = self.v_label = ""
+            self.v_publish = False
+            number = status.result.get("number", "") if status is not None else ""
+        if was_upload:
+            yield rx.toast.success(self.tr("document.version_added_toast", number=number))
+
+    @rx.event
+    def retry_check(self, job_id: int):
+        """Run a file check again that an outage stopped."""
+        try:
+            with session_scope() as session:
+                jobs.retry(session, job_id, self.user_id or None)
+        except KbError as exc:
+            return rx.toast.error(self.error_text(exc))
+        self.checking, self.check_progress, self.check_job_id = True, 0, job_id
+        self._reload()
+        return DocumentState.watch_check
 
     # ------------------------------------------------------------------ effective access, compare
 

@@ -9,6 +9,7 @@ from kbportal.services import repository, uploads
 from kbportal.services.errors import KbError
 from kbportal.services.validation import clean_date
 from kbportal.ui.state.audience_form import AudienceFormMixin
+from kbportal.ui.state import job_watch
 from kbportal.ui.state.form import FormMixin
 from kbportal.ui.state.library import LibraryState
 
@@ -28,6 +29,11 @@ class StudioState(FormMixin, AudienceFormMixin, LibraryState):
     n_publish: bool = False
     uploading: bool = False
     upload_progress: int = 0
+    # After the upload: the background check of the file (see ``watch_check``).
+    checking: bool = False
+    check_progress: int = 0
+    check_job_id: int = 0
+    check_doc_id: int = 0
 
     def _filters(self):
         filters = super()._filters()
@@ -98,6 +104,28 @@ class StudioState(FormMixin, AudienceFormMixin, LibraryState):
             self.uploading = False
             return
         self.uploading = False
-        self.new_open = False
-        yield rx.toast.success(self.tr("studio.created_toast", title=self.n_title.strip()))
-        yield rx.redirect(f"/documents/{ref.document_id}")
+        self.checking, self.check_progress = True, 0
+        self.check_job_id, self.check_doc_id = ref.job_id or 0, ref.document_id
+        yield StudioState.watch_check
+
+    @rx.event(background=True)
+    async def watch_check(self):
+        """Follow the file check; open the document when it passes, say why when it does not."""
+        async with self:
+            job_id, user_id, doc_id = self.check_job_id, self.user_id, self.check_doc_id
+        status = None
+        for _ in range(int(job_watch.GIVE_UP_SECONDS / job_watch.POLL_SECONDS)):
+            status = await job_watch.next_status(job_id, user_id)
+            async with self:
+                self.check_progress = status.progress
+            if status.finished:
+                break
+        async with self:
+            self.checking = False
+            if status is not None and status.state == "failed" and not status.retryable:
+                self.errors = {"file": self.error_text(status.error)}
+                return
+            self.new_open = False
+            title = self.n_title.strip()
+        yield rx.toast.success(self.tr("studio.created_toast", title=title))
+        yield rx.redirect(f"/documents/{doc_id}")

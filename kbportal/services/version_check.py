@@ -1,0 +1,123 @@
+"""The background check of a new document version (job kind ``document.check``).
+
+The upload request stored the bytes and a ``processing`` version row. Here, off the
+request path, the file is opened in a limited child process (``extraction``): a sound
+file gets its text, page count, thumbnail and, for big PDFs, a light variant, and
+becomes ``ready`` (and published, if that was asked for meanwhile). A file the check
+rejects is removed entirely (blob, row, and the document if this was its first
+version); the job keeps the reason as a catalogue key, which is what the uploader sees.
+
+Idempotent: a worker that died half-way leaves the row ``processing`` and the sweep
+runs the job again; a row that is already ready or gone is left alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sqlmodel import select
+
+from kbportal.db import session_scope
+from kbportal.models import Document, DocumentVersion, User, VersionState
+from kbportal.services import audit, extraction, jobs, repository
+from kbportal.services.audit import Actor
+from kbportal.services.errors import ValidationFailed
+from kbportal.storage import get_blob_store
+
+log = logging.getLogger(__name__)
+
+
+def _fetch(key: str, version_id: str, dest: Path) -> Path:
+    with open(dest, "wb") as out:
+        for chunk in get_blob_store().iter_bytes(key, version_id):
+            out.write(chunk)
+    return dest
+
+
+def _actor(user_id: int | None) -> Actor:
+    with session_scope() as session:
+        return Actor.of(session.get(User, user_id) if user_id else None, ip="job")
+
+
+@jobs.handler(repository.CHECK_JOB)
+def check_version(ctx: jobs.JobContext) -> dict:
+    with session_scope() as session:
+        version = session.get(DocumentVersion, ctx.payload["version_id"])
+        if version is None or version.state == VersionState.READY.value:
+            return {}
+        key, version_id, filename, size = (version.storage_key, version.storage_version_id, version.filename,
+                                           version.size)
+        doc_id, number = version.document_id, version.number
+    ctx.result.update(document_id=doc_id, number=number, filename=filename)
+    store = get_blob_store()
+    stored: list[tuple[str, str]] = []  # blobs written here, removed again if the row is gone
+    with extraction.workdir(repository.work_base()) as work:
+        local = _fetch(key, version_id, work / "upload.bin")
+        ctx.progress(15)
+        try:
+            extracted = extraction.extract(local, filename, work)
+        except ValidationFailed as refusal:
+            _reject(ctx, version_id=ctx.payload["version_id"], refusal=refusal)
+            raise
+        ctx.progress(60)
+        light = None
+        if extracted.kind.name == "pdf" and size > repository.LIGHT_MIN_BYTES and not extracted.encrypted:
+            light = extraction.make_light_pdf(local, work)
+        ctx.progress(85)
+        thumb_key = thumb_vid = light_key = light_vid = ""
+        light_size = 0
+        if extracted.thumbnail is not None:
+            thumb_key = f"{repository.PREFIX}{doc_id}/thumbs/v{number}.png"
+            thumb_vid = store.put_file(thumb_key, extracted.thumbnail, "image/png").version_id
+            stored.append((thumb_key, thumb_vid))
+        if light is not None:
+            light_key = f"{repository.PREFIX}{doc_id}/light/{filename}"
+            light_blob = store.put_file(light_key, light, "application/pdf")
+            light_vid, light_size = light_blob.version_id, light_blob.size
+            stored.append((light_key, light_vid))
+
+    actor = _actor(ctx.created_by)
+    with session_scope() as session:
+        version = session.get(DocumentVersion, ctx.payload["version_id"])
+        if version is None:  # deleted meanwhile: leave nothing behind
+            for blob_key, blob_vid in stored:
+                store.delete_version(blob_key, blob_vid)
+            return ctx.result
+        version.mime_type = extracted.mime_type
+        version.page_count = extracted.page_count
+        version.text = extracted.text.replace("\x00", "")
+        version.thumbnail_key, version.thumbnail_version_id = thumb_key, thumb_vid
+        version.light_key, version.light_version_id, version.light_size = light_key, light_vid, light_size
+        version.state = VersionState.READY.value
+        session.add(version)
+        session.flush()
+        doc = session.get(Document, version.document_id)
+        if version.publish_when_ready and doc is not None and doc.status != "archived":
+            repository.publish_checked(session, actor, doc, version)
+            ctx.result["published"] = True
+    ctx.result.update(page_count=extracted.page_count)
+    return ctx.result
+
+
+def _reject(ctx: jobs.JobContext, *, version_id: int, refusal: ValidationFailed) -> None:
+    """Remove every trace of a rejected upload; the job keeps the reason."""
+    actor = _actor(ctx.created_by)
+    with session_scope() as session:
+        version = session.get(DocumentVersion, version_id)
+        if version is None:
+            return
+        key, blob_version = version.storage_key, version.storage_version_id
+        doc = session.get(Document, version.document_id)
+        session.delete(version)
+        session.flush()
+        audit.record(session, actor, "document.upload_rejected", "document", version.document_id,
+                     number=version.number, filename=version.filename, reason=refusal.code)
+        others = session.exec(select(DocumentVersion.id).where(DocumentVersion.document_id == version.document_id))
+        if doc is not None and others.first() is None:
+            repository.discard_document(session, doc)
+            ctx.result["document_removed"] = True
+    try:
+        get_blob_store().delete_version(key, blob_version)
+    except Exception:  # noqa: BLE001 - an orphan blob is what gc is for
+        log.warning("could not remove rejected blob %s (%s); gc will", key, blob_version)
