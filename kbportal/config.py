@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     s3_bucket: str = Field(default="kbportal", description="Bucket holding documents (versioning is enabled on it).")
     s3_secure: bool = Field(default=False, description="Use HTTPS to reach the S3 server.")
     s3_region: str = Field(default="us-east-1", description="Region name sent to the S3 server.")
+    s3_public_endpoint: str = Field(
+        default="", description="URL browsers can reach the S3 server at (e.g. https://s3.example.com). When set, "
+                                "downloads are checked and audited by kbportal, then redirected to a signed link "
+                                "valid for an hour, so the bytes skip kbportal. Empty: kbportal streams them.")
     max_upload_mb: int = Field(default=200, ge=1, description="Largest accepted upload, in MB.")
 
     # Background jobs

@@ -152,3 +152,65 @@ def test_thumbnail_of_a_visible_pdf_is_a_png(world):
     assert response.status_code == 200
     assert response.content.startswith(b"\x89PNG")
     assert client_for("silver@emea.example").get(f"/api/documents/{world['doc_id']}/thumbnail").status_code == 404
+
+
+# --------------------------------------------------------------------------- redirect to signed S3 links
+
+
+@pytest.fixture
+def s3_world(use_s3_storage, db, tmp_path, monkeypatch):
+    """The same world on real S3 whose endpoint browsers can reach (KBPORTAL_S3_PUBLIC_ENDPOINT)."""
+    monkeypatch.setenv("KBPORTAL_S3_PUBLIC_ENDPOINT", f"http://{use_s3_storage.server.endpoint}")
+    reset_settings()
+    reset_blob_store()
+    with session_scope() as session:
+        apac = make_org(session, "Acme APAC", "APAC", "gold")
+        emea = make_org(session, "Euro Silver", "EMEA", "silver")
+        make_user(session, "gold@apac.example", org=apac)
+        make_user(session, "silver@emea.example", org=emea)
+        marketing = make_user(session, "mk@vendor.example", role=Role.MARKETING)
+        pdf = make_pdf(tmp_path / "upload.pdf", ["Launch brochure " * 400])
+        ref = repository.create_document(
+            session, repository_principal(session, marketing), SYSTEM_ACTOR,
+            repository.Upload(path=pdf, filename=FILENAME), title="Launch brochure",
+            audience=AudienceRule(regions=frozenset({"APAC"}), min_tier="gold"), publish=True)
+    yield {"doc_id": ref.document_id, "bytes": pdf.read_bytes()}
+
+
+def test_with_a_public_s3_endpoint_a_permitted_download_redirects_to_a_signed_link_that_serves_the_file(s3_world):
+    import httpx
+
+    response = client_for("gold@apac.example").get(url(s3_world), follow_redirects=False)
+    assert response.status_code == 307
+    link = response.headers["location"]
+    assert "X-Amz-Signature=" in link and "X-Amz-Expires=3600" in link
+
+    fetched = httpx.get(link)  # straight from S3, as a browser would
+    assert fetched.status_code == 200 and fetched.content == s3_world["bytes"]
+    assert f"filename*=UTF-8''{quote(FILENAME, safe='')}" in fetched.headers["content-disposition"]
+    assert fetched.headers["content-type"] == "application/pdf"
+    assert httpx.get(link, headers={"Range": "bytes=10-19"}).content == s3_world["bytes"][10:20]  # resume works
+
+
+def test_with_a_public_s3_endpoint_a_forbidden_download_still_answers_not_found_without_a_link(s3_world):
+    response = client_for("silver@emea.example").get(url(s3_world), follow_redirects=False)
+    assert response.status_code == 404 and "location" not in response.headers
+
+
+def test_a_redirected_download_is_audited_once(s3_world):
+    client = client_for("gold@apac.example")
+    client.get(url(s3_world), follow_redirects=False)
+    client.get(url(s3_world), headers={"Range": "bytes=100-"}, follow_redirects=False)  # the resume
+
+    with session_scope() as session:
+        events = session.exec(select(AuditEvent).where(AuditEvent.action == "document.downloaded")).all()
+    assert len(events) == 1
+
+
+def test_a_tampered_signed_link_is_refused_by_s3(s3_world):
+    import httpx
+
+    link = client_for("gold@apac.example").get(url(s3_world), follow_redirects=False).headers["location"]
+    tampered = link.replace("response-content-type=application%2Fpdf", "response-content-type=text%2Fhtml")
+    assert tampered != link
+    assert httpx.get(tampered).status_code == 403

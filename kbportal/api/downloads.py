@@ -1,5 +1,10 @@
 """Authenticated downloads: policy check, Range (resume), ETag, Content-Disposition, audit.
 
+kbportal streams the bytes itself by default. With ``KBPORTAL_S3_PUBLIC_ENDPOINT`` set
+(S3 reachable by browsers), a checked and audited download answers 307 with a signed
+S3 link instead (its response headers - file name, type - are fixed by the signature),
+so large files do not pass through Python.
+
 Files never go through Reflex's public upload folder. The browser sends the session
 cookie the UI set; without a session, or without access, the answer is 404 (a
 forbidden document looks exactly like a missing one).
@@ -20,7 +25,7 @@ from kbportal.i18n import best_language
 from kbportal.services import access, auth, repository
 from kbportal.services.audit import Actor
 from kbportal.services.errors import KbError, NotFound
-from kbportal.storage import StorageError, get_blob_store
+from kbportal.storage import get_blob_store
 
 SESSION_COOKIE = "kbp_session"
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -68,9 +73,26 @@ def _error(request: Request, status: int, exc: KbError) -> JSONResponse:
     return JSONResponse({"error": exc.code, "message": exc.message(lang)}, status_code=status)
 
 
-def _resolve(token: str | None, doc_id: int, version: int | None, variant: str, thumbnail: bool):
+@dataclass
+class _Prepared:
+    target: repository.DownloadTarget
+    etag: str
+    headers: dict[str, str]
+    status: int = 200
+    first: bytes = b""
+    chunks: object = None
+
+
+CHUNK = 1024 * 1024
+
+
+def _prepare(request_headers, cookie: str | None, client_ip: str, doc_id: int, version: int | None, variant: str,
+             thumbnail: bool) -> _Prepared:
+    """Everything before the bytes flow, in one worker-thread call and one transaction:
+    session, policy, version lookup, the audit event and the first chunk from storage.
+    Raises NotFound (404), KbError/StorageError (503)."""
     with session_scope() as session:
-        user = auth.resolve_session(session, token)
+        user = auth.resolve_session(session, cookie)
         if user is None:
             raise NotFound()
         principal = access.principal_for(session, user)
@@ -80,12 +102,46 @@ def _resolve(token: str | None, doc_id: int, version: int | None, variant: str, 
                 raise NotFound()
         else:
             target = repository.open_download(session, principal, doc_id, version, variant)
-        return user, principal, target
-
-
-def _audit(principal, actor: Actor, target) -> None:
-    with session_scope() as session:
-        repository.record_download(session, principal, actor, target)
+        etag = f'"{target.etag}{"-light" if variant == "light" else ""}"'
+        headers = {
+            "ETag": etag,
+            "Accept-Ranges": "bytes",
+            "Cache-Control": "private, max-age=3600" if thumbnail else "private, no-cache",
+            "Content-Disposition": content_disposition("inline" if thumbnail else "attachment", target.filename),
+            "X-Content-Type-Options": "nosniff",
+        }
+        if request_headers.get("if-none-match") == etag:
+            return _Prepared(target, etag, headers, status=304)
+        byte_range = parse_range(request_headers.get("range"), target.size)
+        if_range = request_headers.get("if-range")
+        if byte_range is not None and if_range and if_range != etag:
+            byte_range = None  # the file changed since the partial download began: send it whole
+        if byte_range == "unsatisfiable":
+            return _Prepared(target, etag, {**headers, "Content-Range": f"bytes */{target.size}"}, status=416)
+        if byte_range is None:
+            start, end, status = 0, target.size - 1, 200
+        else:
+            start, end, status = byte_range.start, byte_range.end, 206
+            headers["Content-Range"] = f"bytes {start}-{end}/{target.size}"
+        headers["Content-Length"] = str(max(end - start + 1, 0))
+        store = get_blob_store()
+        link = None if thumbnail else store.download_url(
+            target.key, target.storage_version_id, filename_header=headers["Content-Disposition"],
+            content_type=target.mime_type)
+        if link:  # S3 reachable by browsers (KBPORTAL_S3_PUBLIC_ENDPOINT): checked here, bytes from S3
+            if start == 0:
+                repository.record_download(session, principal,
+                                           Actor(user_id=user.id, email=user.email, ip=client_ip), target)
+            return _Prepared(target, etag, {"Location": link, "Cache-Control": "no-store"}, status=307)
+        chunks = (store.iter_bytes(target.key, target.storage_version_id, start, end, chunk_size=CHUNK)
+                  if target.size else iter([b""]))
+        # The first chunk now: when storage is down the client gets a clear 503, not a cut stream.
+        first = next(chunks, b"")
+        if not thumbnail and start == 0:
+            # One audit event per download; resumed ranges of the same download are not counted again.
+            repository.record_download(session, principal, Actor(user_id=user.id, email=user.email, ip=client_ip),
+                                       target)
+        return _Prepared(target, etag, headers, status=status, first=first, chunks=chunks)
 
 
 async def _serve(request: Request, thumbnail: bool) -> Response:
@@ -96,49 +152,17 @@ async def _serve(request: Request, thumbnail: bool) -> Response:
         return _error(request, 404, NotFound())
     variant = "light" if request.query_params.get("variant") == "light" else "original"
     try:
-        user, principal, target = await run_in_threadpool(
-            _resolve, request.cookies.get(SESSION_COOKIE), doc_id, version, variant, thumbnail)
+        prepared = await run_in_threadpool(
+            _prepare, request.headers, request.cookies.get(SESSION_COOKIE),
+            request.client.host if request.client else "", doc_id, version, variant, thumbnail)
     except NotFound as exc:
         return _error(request, 404, exc)
-    except KbError as exc:
+    except KbError as exc:  # storage or database trouble: say so, nothing was counted
         return _error(request, 503, exc)
-
-    etag = f'"{target.etag}{"-light" if variant == "light" else ""}"'
-    headers = {
-        "ETag": etag,
-        "Accept-Ranges": "bytes",
-        "Cache-Control": "private, max-age=3600" if thumbnail else "private, no-cache",
-        "Content-Disposition": content_disposition("inline" if thumbnail else "attachment", target.filename),
-        "X-Content-Type-Options": "nosniff",
-    }
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
-    byte_range = parse_range(request.headers.get("range"), target.size)
-    if_range = request.headers.get("if-range")
-    if byte_range is not None and if_range and if_range != etag:
-        byte_range = None  # the file changed since the partial download began: send it whole
-    if byte_range == "unsatisfiable":
-        return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{target.size}"})
-
-    store = get_blob_store()
-    if byte_range is None:
-        start, end, status = 0, target.size - 1, 200
-    else:
-        start, end, status = byte_range.start, byte_range.end, 206
-        headers["Content-Range"] = f"bytes {start}-{end}/{target.size}"
-    headers["Content-Length"] = str(max(end - start + 1, 0))
-    chunks = store.iter_bytes(target.key, target.storage_version_id, start, end) if target.size else iter([b""])
-    try:
-        # Pull the first chunk now: when storage is down the client gets a clear 503, not a cut stream.
-        first = await run_in_threadpool(next, chunks, b"")
-    except StorageError as exc:
-        return _error(request, 503, exc)
-    if not thumbnail and start == 0:
-        # One audit event per download; resumed ranges of the same download are not counted again.
-        actor = Actor(user_id=user.id, email=user.email, ip=request.client.host if request.client else "")
-        await run_in_threadpool(_audit, principal, actor, target)
-    return StreamingResponse(_prepend(first, chunks), status_code=status, media_type=target.mime_type,
-                             headers=headers)
+    if prepared.status in (304, 307, 416):
+        return Response(status_code=prepared.status, headers=prepared.headers)
+    return StreamingResponse(_prepend(prepared.first, prepared.chunks), status_code=prepared.status,
+                             media_type=prepared.target.mime_type, headers=prepared.headers)
 
 
 def _prepend(first: bytes, rest):

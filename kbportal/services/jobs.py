@@ -333,7 +333,8 @@ def queue():
 
             path = get_settings().resolved_data_dir / "jobs-queue.sqlite3"
             path.parent.mkdir(parents=True, exist_ok=True)
-            huey = SqliteHuey("kbportal", filename=str(path), results=False, utc=True)
+            # fsync off: a message lost in a crash is re-queued by the sweep (the job row is the truth).
+            huey = SqliteHuey("kbportal", filename=str(path), results=False, utc=True, fsync=False)
             _queue_task = huey.task(name="kbportal.run_job")(_execute)
             huey.periodic_task(crontab(minute="*"), name="kbportal.sweep_jobs")(_periodic_sweep)
             _queue = huey

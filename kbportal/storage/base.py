@@ -122,6 +122,11 @@ class BlobStore(Protocol):
 
     def get_bytes(self, key: str, version_id: str | None = None) -> bytes: ...
 
+    def download_url(self, key: str, version_id: str, *, filename_header: str, content_type: str,
+                     expires=None) -> str | None:
+        """A signed link browsers may fetch the version from directly, or None (serve it)."""
+        ...
+
     def list_versions(self, prefix: str = "") -> Iterator[StoredBlob]:
         """Every version of every key under ``prefix`` (for gc and verify)."""
         ...

@@ -148,6 +148,11 @@ class FilesystemBlobStore:
         src.seek(start)
         return _FileStream(src, last - start + 1, chunk_size)
 
+    def download_url(self, key: str, version_id: str, *, filename_header: str, content_type: str,
+                     expires=None) -> str | None:
+        """Files on local disk have no link of their own: kbportal serves them."""
+        return None
+
     def get_bytes(self, key: str, version_id: str | None = None) -> bytes:
         with contextlib.closing(self.iter_bytes(key, version_id)) as chunks:
             return b"".join(chunks)

@@ -20,7 +20,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timezone, timedelta
 from pathlib import Path
 
 import urllib3
@@ -51,7 +51,8 @@ class S3BlobStore:
 
     def __init__(self, endpoint: str, access_key: str, secret_key: str, bucket: str, secure: bool = False,
                  region: str = "us-east-1", *, connect_timeout: float = 3.0, read_timeout: float = 60.0,
-                 part_size: int = 16 * MiB, parallel_parts: int = 2, pool_size: int = 16) -> None:
+                 part_size: int = 16 * MiB, parallel_parts: int = 2, pool_size: int = 16,
+                 public_endpoint: str = "") -> None:
         if endpoint.startswith(("http://", "https://")):  # accept a URL as well as host:port
             secure = endpoint.startswith("https://")
             endpoint = endpoint.split("://", 1)[1].rstrip("/")
@@ -75,6 +76,14 @@ class S3BlobStore:
             from minio.helpers import check_bucket_name
 
             check_bucket_name(bucket, strict=True)
+            # Signs download links for browsers: the host is part of the signature, so the
+            # links are signed for the address browsers use (no request goes there from here).
+            self._public_client = None
+            if public_endpoint:
+                public_secure = public_endpoint.startswith("https://")
+                public_host = public_endpoint.split("://", 1)[-1].rstrip("/")
+                self._public_client = Minio(public_host, access_key=access_key, secret_key=secret_key,
+                                            secure=public_secure, region=region or "us-east-1")
         except ValueError as exc:
             if "bucket" in str(exc):
                 raise InvalidBucketName(bucket=bucket) from exc
@@ -234,6 +243,19 @@ class S3BlobStore:
                 return EmptyStream()  # start at or past the end
             raise
         return _Stream(response, chunk_size, lambda exc: self._translate(exc, key, version_id))
+
+    def download_url(self, key: str, version_id: str, *, filename_header: str, content_type: str,
+                     expires: timedelta = timedelta(hours=1)) -> str | None:
+        """A short-lived signed GET link browsers can follow (only with a public endpoint
+        configured; None otherwise). The headers S3 answers with are fixed by the signature."""
+        if self._public_client is None:
+            return None
+        validate_key(key)
+        return self._public_client.presigned_get_object(
+            self.bucket, key, expires=expires, version_id=version_id or None,
+            response_headers={"response-content-disposition": filename_header,
+                              "response-content-type": content_type,
+                              "response-cache-control": "private, no-cache"})
 
     def get_bytes(self, key: str, version_id: str | None = None) -> bytes:
         with contextlib.closing(self.iter_bytes(key, version_id)) as chunks:
