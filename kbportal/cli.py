@@ -269,6 +269,69 @@ def run(
     raise typer.Exit(code)
 
 
+@app.command("search")
+def search_cmd(
+    query: Annotated[str, typer.Argument(help='What to look for: words, "a phrase", AND/OR/NOT, prefix*, word~.')],
+    as_email: AsOpt,
+    lang: Annotated[str | None, typer.Option("--lang", help="Language of the query (default: the user's).")] = None,
+    doc_type: Annotated[str | None, typer.Option("--type", help="Only this document type.")] = None,
+    product: Annotated[str | None, typer.Option(help="Only this product.")] = None,
+    tag: Annotated[str | None, typer.Option(help="Only documents with this tag.")] = None,
+    page: Annotated[int, typer.Option(min=1, help="Result page.")] = 1,
+    as_json: JsonOpt = False,
+) -> None:
+    """Search exactly what that user may see: hits, facets and a "did you mean" suggestion."""
+    from kbportal.services import indexing, searching
+    from kbportal.services.search import SearchQuery
+
+    with _guard():
+        db.migrate()
+        indexing.apply_outbox()  # changes not yet indexed (no worker may be running)
+    with _session() as session:
+        principal, _actor = _acting(session, as_email)
+        user = users.find_user_by_email(session, as_email)
+        query = SearchQuery(text=query, language=lang or (user.ui_language if user else "en"),
+                            doc_types=frozenset([doc_type] if doc_type else []),
+                            products=frozenset([product] if product else []),
+                            tags=frozenset([tag] if tag else []), page=page)
+        result = searching.search(session, principal, query)
+    if result.degraded:
+        _fail("The search index is being rebuilt; try again in a minute (or run `kbportal reindex`).")
+    hits = [{"id": h.object_id, "kind": h.kind, "title": h.title, "snippet": h.snippet, "score": round(h.score, 4),
+             "language": h.language, "url": h.url} for h in result.hits]
+    if as_json:
+        _print_json({"total": result.total, "page": result.page, "page_count": result.page_count, "hits": hits,
+                     "facets": {k: [{"value": v, "count": c} for v, c in vals] for k, vals in result.facets.items()},
+                     "suggestion": result.suggestion})
+        return
+    if not hits:
+        typer.echo("No results." + (f' Did you mean "{result.suggestion}"?' if result.suggestion else ""))
+        return
+    typer.echo(f"{result.total} result(s), page {result.page} of {result.page_count}:")
+    _print_table(["id", "kind", "title", "score"], [(h["id"], h["kind"], h["title"], h["score"]) for h in hits])
+    if result.suggestion:
+        typer.echo(f'Did you mean "{result.suggestion}"?')
+
+
+@app.command("reindex")
+def reindex_cmd() -> None:
+    """Rebuild the search index from the database (search keeps working meanwhile)."""
+    from kbportal.services import indexing
+
+    with _guard():
+        db.migrate()
+        with typer.progressbar(length=100, label="Indexing") as bar:
+            shown = [0]
+
+            def progress(done: int, total: int) -> None:
+                percent = int(100 * done / max(total, 1))
+                bar.update(percent - shown[0])
+                shown[0] = percent
+
+            count = indexing.rebuild(progress)
+    typer.echo(f"Search index rebuilt: {count} entr{'y' if count == 1 else 'ies'}.")
+
+
 @app.command("worker")
 def worker(
     once: Annotated[bool, typer.Option("--once", help="Run the jobs queued now, then exit.")] = False,

@@ -14,6 +14,7 @@ from kbportal.ui.pages.home import home_page
 from kbportal.ui.pages.library import library_page
 from kbportal.ui.pages.login import login_page
 from kbportal.ui.pages.profile import profile_page
+from kbportal.ui.pages.search import search_page
 from kbportal.ui.pages.studio import studio_page
 from kbportal.ui.state.admin_orgs import AdminOrgsState
 from kbportal.ui.state.admin_users import AdminUsersState
@@ -23,6 +24,7 @@ from kbportal.ui.state.home import HomeState
 from kbportal.ui.state.library import LibraryState
 from kbportal.ui.state.login import LoginState
 from kbportal.ui.state.profile import ProfileState
+from kbportal.ui.state.search import SearchState
 from kbportal.ui.state.session import SessionState
 from kbportal.ui.state.studio import StudioState
 
@@ -50,5 +52,6 @@ app.add_page(admin_users_page, route="/admin/users", title="Users",
              on_load=[SessionState.guard("admin_users"), AdminUsersState.load])
 app.add_page(admin_audit_page, route="/admin/audit", title="Audit log",
              on_load=[SessionState.guard("admin_audit"), AuditState.load])
+app.add_page(search_page, route="/search", title="Search", on_load=[SessionState.guard("search"), SearchState.load])
 app.add_page(profile_page, route="/profile", title="Profile", on_load=[SessionState.guard("home"), ProfileState.load])
 app.add_page(_not_found_page, route="404", title="Not found")

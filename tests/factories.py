@@ -19,7 +19,7 @@ from kbportal import config
 from kbportal import db as kbdb
 
 from kbportal.models import Organisation, Role, User
-from kbportal.services import access, jobs, orgs, users
+from kbportal.services import access, indexing, jobs, orgs, users
 from kbportal.services.access import AudienceRule, GuardedObject, Principal
 from kbportal.services.audit import Actor
 
@@ -88,6 +88,7 @@ def forget_cached() -> None:
     config.reset_settings()
     kbdb.reset_engines()
     jobs.reset_queue()
+    indexing.forget_indexes()
 
 
 def point_at(mp: pytest.MonkeyPatch, data_dir: Path) -> None:

@@ -4,11 +4,12 @@ from kbportal.models.audience import Audience, AudienceOrg, AudienceRegion, Stat
 from kbportal.models.audit import AuditEvent
 from kbportal.models.document import DocType, Document, DocumentTag, DocumentVersion, VersionState
 from kbportal.models.job import Job, JobState
+from kbportal.models.search import SearchIndexState, SearchLog, SearchOutbox
 from kbportal.models.org import Organisation
 from kbportal.models.reference import Region, Tier
 from kbportal.models.user import LoginAttempt, LoginLock, LoginSession, Role, User
 
 __all__ = [
-    "Audience", "AudienceOrg", "AudienceRegion", "AuditEvent", "DocType", "Document", "DocumentTag", "DocumentVersion", "Job", "JobState", "VersionState", "LoginAttempt", "LoginLock",
+    "Audience", "AudienceOrg", "AudienceRegion", "AuditEvent", "DocType", "Document", "DocumentTag", "DocumentVersion", "Job", "JobState", "SearchIndexState", "SearchLog", "SearchOutbox", "VersionState", "LoginAttempt", "LoginLock",
     "LoginSession", "Organisation", "Region", "Role", "Status", "Tier", "User",
 ]

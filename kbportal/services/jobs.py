@@ -88,7 +88,7 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
 
 def _load_handlers() -> None:
     """Import the modules that register handlers (the worker may not have imported them)."""
-    from kbportal.services import version_check  # noqa: F401
+    from kbportal.services import indexing, version_check  # noqa: F401
 
 
 # --------------------------------------------------------------------------- enqueue and dispatch
@@ -321,11 +321,12 @@ def wait(job_id: int, timeout: float = 300.0, poll: float = 0.1) -> JobStatus:
 _queue_lock = threading.Lock()
 _queue = None
 _queue_task = None  # huey's wrapper of _execute: calling it enqueues
+_index_task = None  # huey's wrapper of the search indexer
 
 
 def queue():
     """The huey instance (SQLite storage in the data dir), created on first use."""
-    global _queue, _queue_task
+    global _queue, _queue_task, _index_task
     with _queue_lock:
         if _queue is None:
             from huey import SqliteHuey
@@ -337,15 +338,18 @@ def queue():
             huey = SqliteHuey("kbportal", filename=str(path), results=False, utc=True, fsync=False)
             _queue_task = huey.task(name="kbportal.run_job")(_execute)
             huey.periodic_task(crontab(minute="*"), name="kbportal.sweep_jobs")(_periodic_sweep)
+            # The search indexer: kicked after each change, and every minute as a safety net.
+            _index_task = huey.task(name="kbportal.apply_outbox")(_apply_outbox)
+            huey.periodic_task(crontab(minute="*"), name="kbportal.apply_outbox_periodic")(_apply_outbox)
             _queue = huey
         return _queue
 
 
 def reset_queue() -> None:
     """Forget the huey instance (tests that change the data dir)."""
-    global _queue, _queue_task
+    global _queue, _queue_task, _index_task
     with _queue_lock:
-        _queue = _queue_task = None
+        _queue = _queue_task = _index_task = None
 
 
 def _execute(job_id: int) -> None:
@@ -354,6 +358,19 @@ def _execute(job_id: int) -> None:
 
 def _periodic_sweep() -> None:
     sweep()
+
+
+def _apply_outbox() -> None:
+    from kbportal.services import indexing
+
+    indexing.apply_outbox()
+
+
+def enqueue_index() -> None:
+    """Ask the worker to apply pending search-index changes."""
+    queue()
+    assert _index_task is not None
+    _index_task()
 
 
 def _enqueue_on_queue(job_id: int, delay: float = 0) -> None:
@@ -369,6 +386,12 @@ def serve_worker(workers: int | None = None) -> None:
     """Run the huey consumer until SIGTERM/SIGINT (``kbportal worker``)."""
     _load_handlers()
     sweep(utcnow() + LOST_QUEUED)  # anything queued before we started
+    from kbportal.services import indexing
+
+    try:  # a missing or damaged index is rebuilt, changes made while no worker ran are applied
+        indexing.apply_outbox()
+    except Exception:  # noqa: BLE001 - recorded for admins; the periodic run tries again
+        log.exception("search indexer failed at start")
     consumer = queue().create_consumer(workers=workers or get_settings().job_workers, worker_type="thread",
                                        periodic=True, check_worker_health=True)
     consumer.run()

@@ -41,7 +41,7 @@ from sqlmodel import Session, col, select
 from kbportal.config import get_settings
 from kbportal.models import (AuditEvent, DocType, Document, DocumentTag, DocumentVersion, Organisation, Region, Status,
                              Tier, User, VersionState)
-from kbportal.services import access, audit, extraction, filenames, jobs, sniff
+from kbportal.services import access, audit, filenames, indexing, jobs, sniff
 from kbportal.services.access import Action, AudienceRule, Principal
 from kbportal.services.audit import Actor
 from kbportal.services.errors import NotFound, ValidationFailed
@@ -473,6 +473,7 @@ def publish_checked(session: Session, actor: Actor, doc: Document, version: Docu
     doc.updated_at = now
     session.add(doc)
     session.flush()
+    indexing.note_change(session, "document", doc.id)
     audit.record(session, actor, "document.published", "document", doc.id, number=version.number,
                  previous=previous.number if previous else None)
 
@@ -617,6 +618,7 @@ def archive_document(session: Session, principal: Principal, actor: Actor, doc_i
     doc.updated_at = utcnow()
     session.add(doc)
     audit.record(session, actor, "document.archived", "document", doc.id, before=before)
+    indexing.note_change(session, "document", doc.id)
     session.flush()
 
 
@@ -629,6 +631,7 @@ def restore_document(session: Session, principal: Principal, actor: Actor, doc_i
     doc.updated_at = utcnow()
     session.add(doc)
     audit.record(session, actor, "document.restored", "document", doc.id, after=doc.status)
+    indexing.note_change(session, "document", doc.id)
     session.flush()
 
 
@@ -690,6 +693,7 @@ def update_metadata(
         doc.updated_at = now
         session.add(doc)
         audit.record(session, actor, "document.updated", "document", doc.id, changes=changes)
+        indexing.note_change(session, "document", doc.id)
         session.flush()
     return changes
 

@@ -148,22 +148,43 @@ def user_menu() -> rx.Component:
     )
 
 
+def global_search() -> rx.Component:
+    """The top bar's search box: title suggestions (the user's access applies) while typing."""
+    from kbportal.ui.state.search import SearchState
+
+    def suggestion(title):
+        return rx.box(rx.text(title, size="2", trim="both"), on_click=SearchState.pick(title), padding="8px 12px",
+                      cursor="pointer", _hover={"background": rx.color("accent", 3)}, data_testid="suggestion")
+
+    return rx.form(
+        rx.input(
+            rx.input.slot(rx.icon("search", size=16)),
+            value=SearchState.box,
+            on_change=SearchState.type_box.debounce(200),
+            on_blur=SearchState.close_suggestions.debounce(250),
+            placeholder=tr("topbar.search_placeholder"),
+            width="100%",
+            max_width="420px",
+            size="2",
+            name="q",
+            auto_complete="off",
+            data_testid="global-search",
+            aria_label=tr("topbar.search_placeholder"),
+        ),
+        rx.cond(SearchState.suggestions.length() > 0, rx.card(
+            rx.foreach(SearchState.suggestions, suggestion),
+            position="absolute", top="40px", width="100%", max_width="420px", padding="4px 0", z_index="20",
+            data_testid="suggestions",
+        )),
+        on_submit=SearchState.go,
+        width="100%",
+    )
+
+
 def top_bar() -> rx.Component:
     return rx.hstack(
         mobile_menu(),
-        rx.box(
-            rx.input(
-                rx.input.slot(rx.icon("search", size=16)),
-                placeholder=tr("topbar.search_placeholder"),
-                width="100%",
-                max_width="420px",
-                size="2",
-                data_testid="global-search",
-                aria_label=tr("topbar.search_placeholder"),
-            ),
-            flex="1",
-            min_width="0",
-        ),
+        rx.box(global_search(), flex="1", min_width="0", position="relative"),
         rx.hstack(
             language_select(),
             rx.icon_button(rx.icon("bell", size=18), variant="ghost", aria_label=tr("topbar.notifications")),

@@ -1,0 +1,196 @@
+"""The LibreOffice listener pool: crashes, timeouts, recycling, fallback, clean shutdown."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cobrand_files import make_long_docx, make_plain_docx_template
+from kbportal.services.cobrand import ConverterPool, OneShotConverter
+from kbportal.services.cobrand.converter import find_uno_python, group_pids
+from kbportal.services.errors import KbError
+
+pytest_plugins = ["cobrand_files"]
+
+
+def _soffice_processes(marker: str) -> list[int]:
+    """soffice processes whose command line mentions ``marker`` (a profile directory)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmd = f.read().decode("utf-8", "replace")
+        except OSError:
+            continue
+        if marker in cmd and ("soffice" in cmd or "uno_listener" in cmd):
+            found.append(int(entry))
+    return found
+
+
+@pytest.fixture(scope="module")
+def docs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("docs")
+    return {"small": make_plain_docx_template(base / "small.docx", ["Hello {{partner_name}}"]),
+            "long": make_long_docx(base / "long.docx", paragraphs=2500)}
+
+
+@pytest.fixture(scope="module")
+def fragile_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConverterPool]:
+    """One listener of its own: these tests kill it."""
+    pool = ConverterPool(1, base_dir=tmp_path_factory.mktemp("fragile"), job_timeout=60)
+    pool.start()
+    yield pool
+    pool.close()
+
+
+def test_pool_converts_in_parallel(cobrand_pool, docs, tmp_path: Path) -> None:
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            cobrand_pool.convert(docs["small"], tmp_path / f"{i}.pdf")
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    assert all((tmp_path / f"{i}.pdf").read_bytes().startswith(b"%PDF") for i in range(4))
+    profiles = {lst.profile for lst in cobrand_pool.listeners()}
+    assert len(profiles) == 2  # each listener has its own profile
+
+
+def test_soffice_killed_mid_job_fails_clearly_and_pool_recovers(fragile_pool, docs, tmp_path: Path) -> None:
+    listener = fragile_pool.listeners()[0]
+    outcome: dict[str, BaseException | None] = {}
+
+    def convert() -> None:
+        try:
+            fragile_pool.convert(docs["long"], tmp_path / "long.pdf")
+            outcome["error"] = None
+        except BaseException as exc:  # noqa: BLE001
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=convert)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not listener.busy and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert listener.busy
+    time.sleep(0.5)
+    pid = listener.soffice_pid()
+    assert pid
+    os.kill(pid, signal.SIGKILL)
+    thread.join(60)
+    error = outcome["error"]
+    assert isinstance(error, KbError) and error.code == "cobrand.convert_failed"
+    crashes = fragile_pool.stats.crashes
+    assert crashes >= 1
+    fragile_pool.convert(docs["small"], tmp_path / "after.pdf")  # the next job is served
+    assert (tmp_path / "after.pdf").read_bytes().startswith(b"%PDF")
+    assert listener.soffice_pid() not in (None, pid)
+
+
+def test_timeout_kills_the_listener_and_pool_recovers(fragile_pool, docs, tmp_path: Path) -> None:
+    listener = fragile_pool.listeners()[0]
+    fragile_pool.convert(docs["small"], tmp_path / "warm.pdf")
+    old = listener.soffice_pid()
+    started = time.monotonic()
+    with pytest.raises(KbError) as err:
+        fragile_pool.convert(docs["long"], tmp_path / "long.pdf", timeout=1.0)
+    assert time.monotonic() - started < 10
+    assert err.value.code == "cobrand.convert_timeout" and err.value.params == {"seconds": 1}
+    assert old is not None and not os.path.exists(f"/proc/{old}/stat") or _zombie(old)
+    fragile_pool.convert(docs["small"], tmp_path / "after.pdf")
+    assert (tmp_path / "after.pdf").read_bytes().startswith(b"%PDF")
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_listener_dead_while_idle_is_restarted_transparently(fragile_pool, docs, tmp_path: Path) -> None:
+    listener = fragile_pool.listeners()[0]
+    fragile_pool.convert(docs["small"], tmp_path / "a.pdf")
+    starts = fragile_pool.stats.starts
+    os.kill(listener.soffice_pid(), signal.SIGKILL)
+    time.sleep(0.3)
+    fragile_pool.convert(docs["small"], tmp_path / "b.pdf")  # no error: the job had not started
+    assert (tmp_path / "b.pdf").read_bytes().startswith(b"%PDF")
+    assert fragile_pool.stats.starts == starts + 1
+
+
+def test_listener_recycled_after_n_jobs(tmp_path: Path, docs) -> None:
+    with ConverterPool(1, max_jobs=2, base_dir=tmp_path / "lo") as pool:
+        listener = pool.listeners()[0]
+        seen = set()
+        for i in range(5):
+            pool.convert(docs["small"], tmp_path / f"{i}.pdf")
+            seen.add(listener.generation)
+        assert pool.stats.jobs == 5 and pool.stats.recycles == 2
+        # jobs 1-2, 3-4 and 5 ran on three soffice processes, each started once
+        assert seen == {1, 2, 3} and pool.stats.starts == 3
+    assert _soffice_processes(str(tmp_path / "lo")) == []
+
+
+def test_close_leaves_no_process(tmp_path: Path, docs) -> None:
+    pool = ConverterPool(2, base_dir=tmp_path / "lo2")
+    pool.start()
+    pool.convert(docs["small"], tmp_path / "x.pdf")
+    groups = [lst.proc.pid for lst in pool.listeners()]
+    assert _soffice_processes(str(tmp_path / "lo2"))
+    pool.close()
+    assert _soffice_processes(str(tmp_path / "lo2")) == []
+    assert all(group_pids(g) == [] for g in groups)
+    with pytest.raises(KbError) as err:
+        pool.convert(docs["small"], tmp_path / "y.pdf")
+    assert err.value.code == "cobrand.converter_unavailable"
+
+
+def test_fallback_to_one_shot_when_no_listener_can_start(tmp_path: Path, docs) -> None:
+    with ConverterPool(1, uno_python=str(tmp_path / "no-such-python"), base_dir=tmp_path / "lo3") as pool:
+        pool.convert(docs["small"], tmp_path / "x.pdf")
+        assert (tmp_path / "x.pdf").read_bytes().startswith(b"%PDF")
+        assert pool.stats.fallbacks == 1
+    assert _soffice_processes(str(tmp_path / "lo3")) == []
+
+
+def test_one_shot_converter_timeout(tmp_path: Path, docs) -> None:
+    converter = OneShotConverter(base_dir=tmp_path / "one")
+    with pytest.raises(KbError) as err:
+        converter.convert(docs["long"], tmp_path / "x.pdf", timeout=0.5)
+    assert err.value.code == "cobrand.convert_timeout"
+    assert _soffice_processes(str(tmp_path / "one")) == []
+    converter.close()
+
+
+def test_uno_python_found() -> None:
+    assert find_uno_python() is not None  # Debian's python3-uno (scripts/system-packages.sh)
+
+
+def test_document_libreoffice_cannot_open_fails_without_killing_the_listener(fragile_pool, docs,
+                                                                              tmp_path: Path) -> None:
+    bad = tmp_path / "bad.docx"
+    bad.write_bytes(b"PK\x03\x04" + os.urandom(4000))
+    fragile_pool.convert(docs["small"], tmp_path / "warm.pdf")
+    pid = fragile_pool.listeners()[0].soffice_pid()
+    with pytest.raises(KbError) as err:
+        fragile_pool.convert(bad, tmp_path / "bad.pdf")
+    assert err.value.code == "cobrand.convert_failed"
+    fragile_pool.convert(docs["small"], tmp_path / "after.pdf")
+    assert fragile_pool.listeners()[0].soffice_pid() == pid  # same soffice: a bad file is not a crash
