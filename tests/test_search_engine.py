@@ -88,6 +88,26 @@ def test_a_deleted_entry_disappears(index):
     assert keys(search(index, "router")) == ["document:2:en"]
 
 
+def test_updates_and_deletes_in_unmerged_segments_are_seen_by_a_reused_searcher(index):
+    for i in (1, 2, 3):  # small commits: one segment each, not merged
+        index.apply([entry(i, f"Router {i}")], [])
+    assert search(index, "router").total == 3
+    index.apply([entry(1, "Switch 1")], ["document:2:en"])
+    assert ids(search(index, "router")) == [3]
+    assert ids(search(index, "switch")) == [1]
+
+
+def test_compact_merges_small_segments_without_changing_results(index):
+    for i in range(1, 8):
+        index.apply([entry(i, f"Router {i}")], [])
+    before = index.stats().segments
+    index.compact()
+    assert index.stats().segments < before
+    assert search(index, "router").total == 7
+    index.optimize()
+    assert index.stats().segments == 1 and search(index, "router").total == 7
+
+
 def test_a_key_both_upserted_and_deleted_in_one_call_is_deleted(index):
     index.apply([entry(1, "Router guide")], ["document:1:en"])
     assert search(index, "router").total == 0
@@ -240,6 +260,12 @@ def test_not_and_minus_exclude_a_word(animals):
     assert sorted(ids(search(animals, "quick -fox"))) == [3]
 
 
+def test_a_hyphen_inside_a_word_is_not_an_exclusion(index):
+    index.apply([entry(1, "E-mail setup"), entry(2, "Mail server")], [])
+    assert ids(search(index, "e-mail")) == [1]
+    assert ids(search(index, "server -e-mail")) == [2]
+
+
 def test_parentheses_group(animals):
     assert sorted(ids(search(animals, "quick AND (bird OR lazy)"))) == [1, 3]
 
@@ -365,6 +391,14 @@ def test_snippets_mark_every_inflection_of_the_query_words(index):
     index.apply([entry(1, "Guide", "We install routers. Installing takes minutes.")], [])
     snippet = search(index, "installation").hits[0].snippet
     assert "<mark>install</mark>" in snippet and "<mark>Installing</mark>" in snippet
+
+
+def test_accented_and_affixed_words_are_marked_too(index):
+    index.apply([entry(1, "Die Übersicht", "Häuser und Geräte", lang="de"),
+                 entry(2, "Panduan", "Dokumen ini dibuat untuk mitra", lang="id")], [])
+    assert "<mark>Übersicht</mark>" in search(index, "ubersicht", language="de").hits[0].title_html
+    assert "<mark>Häuser</mark>" in search(index, "haus", language="de").hits[0].snippet
+    assert "<mark>dibuat</mark>" in search(index, "buat", language="id").hits[0].snippet
 
 
 def test_the_snippet_shows_the_part_of_a_long_text_with_the_match(index):

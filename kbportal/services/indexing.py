@@ -204,6 +204,13 @@ def apply_outbox(max_batches: int | None = None) -> int:
     return applied
 
 
+def compact() -> None:
+    """Merge the index's small segments while the indexer is idle (the periodic run)."""
+    index = get_index()
+    if index.healthy:
+        index.compact()
+
+
 def _apply_with_retry(index: SearchIndex, upserts: list[SearchEntry], deletes: list[str], attempts: int = 5) -> None:
     """Another process may hold the index's write lock for a moment (a rebuild, the CLI)."""
     for attempt in range(attempts):

@@ -340,7 +340,7 @@ def queue():
             huey.periodic_task(crontab(minute="*"), name="kbportal.sweep_jobs")(_periodic_sweep)
             # The search indexer: kicked after each change, and every minute as a safety net.
             _index_task = huey.task(name="kbportal.apply_outbox")(_apply_outbox)
-            huey.periodic_task(crontab(minute="*"), name="kbportal.apply_outbox_periodic")(_apply_outbox)
+            huey.periodic_task(crontab(minute="*"), name="kbportal.apply_outbox_periodic")(_periodic_index)
             _queue = huey
         return _queue
 
@@ -364,6 +364,14 @@ def _apply_outbox() -> None:
     from kbportal.services import indexing
 
     indexing.apply_outbox()
+
+
+def _periodic_index() -> None:
+    """Apply what is pending, then merge the small segments quick applies left behind."""
+    from kbportal.services import indexing
+
+    if indexing.apply_outbox() == 0:
+        indexing.compact()
 
 
 def enqueue_index() -> None:

@@ -1,17 +1,21 @@
 """Full-text search over documents, articles and posts (the engine behind an interface).
 
-Callers use only what this module exports: the value types, ``open_index`` and
-the methods of the index it returns (``apply``, ``rebuild``, ``search``,
-``suggest``, ``stats``, ``check``, ``healthy``/``problem``). Whoosh is an
-implementation detail (``engine``): another engine can replace it by providing
-the same methods.
+Whoosh is an implementation detail (``engine``): another engine can replace it
+by providing the same methods.
 
     index = open_index(settings.data_dir / "search")      # never raises
     if not index.healthy:
         enqueue_reindex()                                  # index.rebuild(entries_from_db())
     index.apply(upserts=[entry, ...], deletes=["document:12:de"])
+    index.compact()                                        # when the outbox is drained
     result = index.search(SearchQuery(text="install guide", language="de"),
                           access.index_filter(principal))
+    titles = index.suggest("inst", access.index_filter(principal), language="de")
+
+Callers use only what this module exports: the value types, ``open_index`` and
+the methods of the index it returns (``apply``, ``compact``, ``optimize``,
+``rebuild``, ``search``, ``suggest``, ``stats``, ``check``, ``healthy`` /
+``problem``, ``close``).
 """
 
 from __future__ import annotations

@@ -108,7 +108,7 @@ class TextAnalyzer(Tokenizer):
     repeated word instead of a chain of generators and a stemmer run.
 
     ``purpose``:
-      * ``"text"``: the ``text_<lang>``/``title_<lang>`` fields (see module docstring);
+      * ``"text"``: the ``text_<lang>`` fields (see module docstring);
       * ``"spell"``: unstemmed alphabetic words of 3+ letters, accents kept, no CJK;
       * ``"prefix"``: unstemmed, accent-folded words, CJK bigrams (+ characters).
 
@@ -263,7 +263,7 @@ def _word_form(lang: str, purpose: str, word: str) -> str:
 
 
 def language_analyzer(lang: str) -> TextAnalyzer:
-    """The analyzer of the ``text_<lang>`` / ``title_<lang>`` fields."""
+    """The analyzer of the ``text_<lang>`` fields."""
     return TextAnalyzer(lang, "text")
 
 

@@ -9,24 +9,32 @@ Layout on disk (``path`` is the index root the caller owns)::
 replaces ``CURRENT`` (``os.replace``): searches keep using the old directory
 until the swap, and every process notices the swap on its next search.
 
-How a search runs (all docnum sets are int bitmaps, see ``bits``):
+How a search runs (all docnum sets are int bitmaps, see ``bits``; per-segment
+sets are cached per segment id, so a new small segment only costs its own
+documents, and index-wide sets are composed per searcher generation):
 
 1. ``permitted`` = live documents & status & any access token, cached per
-   access class per searcher generation (built from per-segment sets, so a new
-   small segment costs only its own documents), minus documents expired at
-   ``now`` (few documents have an expiry: a sorted list, cached per count).
-   ``match_nothing`` -> no hits before touching the index; the set is never
-   handed to Whoosh empty (Whoosh reads an empty filter as "no filter").
-2. ``matches`` = the query evaluated as set algebra over cached per-term
-   posting sets (phrases and fuzzy/prefix words through Whoosh matchers)
-   & permitted & the filters. It gives the exact total, the facets and the
-   "did you mean" check without scoring.
-3. The ranked page: Whoosh BM25F top-k with ``filter=matches`` (so the access
-   filter applies inside the query, before the limit), variants of one object
-   collapsed (best variant's score ranks the object; the shown variant is the
-   user's language if it matched, else the source language, else the best),
-   equal scores ordered newest first.
+   access class per generation, minus documents expired at ``now`` (few have
+   an expiry: a sorted list, its bitmap cached per number expired).
+   ``match_nothing`` answers before touching the index; an empty set is never
+   handed to Whoosh (Whoosh reads an empty filter as "no filter").
+2. ``matches`` = the query evaluated as set algebra over cached posting sets
+   (phrases verified from positions of the candidates only; prefix / wildcard /
+   fuzzy words expanded per segment) within permitted & the date range, then &
+   the filters. It gives the exact total, the facets and the "did you mean"
+   check without scoring anything.
+3. The ranked page: Whoosh BM25F over the languages that matched, with
+   ``filter=matches`` (the access filter inside the query, before the limit).
+   Up to ``FEW_MATCHES`` matches the query is also intersected with them, so
+   only they are scored; a query of expanded words only ranks by recency.
+   Variants of one object collapse (the best variant's score ranks the object;
+   the shown variant is the user's language if it matched, else the source
+   language, else the best); equal scores go newest first.
 4. Snippets from the stored, compressed body excerpt (``highlight``).
+
+Writes: ``apply`` commits once per call; batches under ``MERGE_BATCH`` entries
+skip segment merging (visible in ~10 ms), ``compact()`` merges the small
+segments when the indexer is idle, larger batches merge in size tiers.
 
 One searcher per process, refreshed when the index changed (a directory
 listing per search); one lock serialises searches (Python runs one thread at a
@@ -50,22 +58,32 @@ import uuid
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from itertools import accumulate
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time as dtime, timedelta, timezone
 from pathlib import Path
 
 from whoosh import index as windex
 from whoosh import query as wq
 from whoosh.filedb.filestore import FileStorage
-from whoosh.matching import ListMatcher, NullMatcher
+from whoosh.writing import NO_MERGE, OPTIMIZE
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.matching import ListMatcher, NullMatcher, WrappingMatcher
 
 from kbportal.services.access import IndexFilter
 
 from . import bits as B
 from .analysis import is_cjk, prefix_analyzer
 from .highlight import highlight_all, snippet
-from .querying import CappedPrefix, Highlight, ParsedQuery, parse, spelling_words
-from .schema import SCHEMA_VERSION, build_schema, entry_document, excerpt_text, from_micros, to_micros
+from .querying import CappedPrefix, Highlight, ParsedQuery, combine, parse, spelling_words
+from .schema import (
+    SCHEMA_VERSION,
+    build_schema,
+    entry_document,
+    excerpt_text,
+    from_micros,
+    positions_field,
+    to_micros,
+)
 from .types import (
     FACETS,
     LANGUAGES,
@@ -88,6 +106,10 @@ MAX_PAGE_SIZE = 100
 TERM_CACHE = 4096  # cached posting bitmaps per segment
 VIEW_CACHE = 512  # cached query / filter results per generation
 STATE_CACHE = 256
+MERGE_BATCH = 100  # apply() merges segments for batches at least this large
+MAX_SEGMENTS = 32  # ... or when more piled up (a guard: compact() when idle keeps them few)
+FEW_DISTINCT = 5000  # up to this many matches, count objects without the per-generation map
+FEW_MATCHES = 5000  # up to this many (or 5% of the index), rank only the exact matches
 TAG_FACET_LIMIT = 50
 _FACET_FIELDS = {"kind": "kind", "doc_type": "doc_type", "product": "product", "language": "language", "tags": "tags"}
 _FILTER_ATTR = {"kind": "kinds", "doc_type": "doc_types", "product": "products", "language": "languages", "tags": "tags"}
@@ -118,6 +140,33 @@ def _positions(value: bytes) -> frozenset[int]:
     return frozenset(accumulate(pickle.loads(value[4:])))
 
 
+def _posting_ids(reader, fieldname: str, btext: bytes) -> list[int]:
+    """Every docnum of a posting list, deleted ones included (callers AND with
+    the live set), read block by block instead of one ``next()`` at a time."""
+    m = reader.postings(fieldname, btext)
+    while isinstance(m, WrappingMatcher):
+        m = m.child
+    if not isinstance(m, W3LeafMatcher):
+        return list(m.all_ids())
+    ids: list[int] = []
+    try:
+        while m.is_active():
+            if m._ids is None:
+                m._read_ids()
+            ids.extend(m._ids[m._i:])
+            m._next_block()
+    except AttributeError:  # a Whoosh release with other internals
+        return list(reader.postings(fieldname, btext).all_ids())
+    return ids
+
+
+def sum_bits(values: Iterable[int]) -> int:
+    out = 0
+    for v in values:
+        out |= v
+    return out
+
+
 def _text(value: bytes | str) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else value
 
@@ -129,6 +178,57 @@ def _bounds(value: date | datetime | None, end: bool) -> int | None:
         return to_micros(value) + (1 if end else 0)  # inclusive end
     day = datetime.combine(value, dtime(0), tzinfo=timezone.utc)
     return to_micros(day + timedelta(days=1) if end else day)
+
+
+# --------------------------------------------------------------------------- merge policies
+
+MERGE_FANIN = 10
+SMALL_SEGMENT = 1000
+
+
+def _merge_into(writer, segments) -> None:
+    from whoosh.reading import SegmentReader
+
+    for segment in segments:
+        reader = SegmentReader(writer.storage, writer.schema, segment)
+        writer.add_reader(reader)
+        reader.close()
+
+
+def tiered_merge(writer, segments):
+    """Whoosh merge policy: segments sit in size tiers (powers of ``MERGE_FANIN``);
+    when a tier holds ``MERGE_FANIN`` segments, it and every smaller tier merge
+    into the segment being written. Each entry is rewritten about
+    log10(index size / batch size) times (Whoosh's fibonacci policy rewrites far
+    more often), and segments that are mostly deletions are rewritten to purge them.
+    """
+    def tier(segment) -> int:
+        return int(math.log(max(1, segment.doc_count()), MERGE_FANIN))
+
+    counts = Counter(tier(segment) for segment in segments)
+    full = [t for t, n in counts.items() if n >= MERGE_FANIN]
+    upto = max(full) if full else -1
+    merge, keep = [], []
+    for segment in segments:
+        doomed = segment.doc_count_all() and segment.deleted_count() / segment.doc_count_all() > 0.3
+        (merge if tier(segment) <= upto or doomed else keep).append(segment)
+    if merge:
+        _merge_into(writer, merge)
+    return keep
+
+
+def merge_small_segments(writer, segments):
+    """Whoosh merge policy for idle-time compaction: the small segments (under
+    ``SMALL_SEGMENT`` entries or a twentieth of the largest) merge into one."""
+    if len(segments) < 2:
+        return segments
+    largest = max(segment.doc_count() for segment in segments)
+    limit = max(SMALL_SEGMENT, largest / 20)
+    small = [s for s in segments if s.doc_count() < limit]
+    if len(small) < 2:
+        return tiered_merge(writer, segments)
+    _merge_into(writer, small)
+    return [s for s in segments if s not in small]
 
 
 # --------------------------------------------------------------------------- per-segment data
@@ -158,7 +258,7 @@ class _Segment:
             return hit
         btext = text.encode("utf-8") if isinstance(text, str) else text
         if (fieldname, btext) in reader:
-            value = B.from_ids(reader.postings(fieldname, btext).all_ids(), self.size)
+            value = B.from_ids(_posting_ids(reader, fieldname, btext), self.size)
         else:
             value = 0
         return _lru_put(self.terms, key, value, TERM_CACHE)
@@ -216,6 +316,7 @@ class _State:
 
     parsed: ParsedQuery
     scored: wq.Query  # the ranking query for this generation
+    languages: tuple[str, ...]  # languages with matching entries
     matches: int
     total: int
     facets: dict
@@ -468,7 +569,8 @@ class _View:
             local = (candidates >> leaf.offset) & B.full(leaf.seg.size)
             if not local:
                 continue
-            matchers = {w: leaf.reader.postings(q.fieldname, w.encode("utf-8")) for w in dict.fromkeys(words)}
+            field = positions_field(q.fieldname)
+            matchers = {w: leaf.reader.postings(field, w.encode("utf-8")) for w in dict.fromkeys(words)}
             found = []
             for docnum in B.to_ids(local):
                 seen: dict[str, frozenset[int]] = {}
@@ -521,9 +623,14 @@ class _View:
 
         return self._cached(("expand", repr(q)), compute)
 
-    def scoring_query(self, q: wq.Query) -> wq.Query:
-        """``q`` for ranking only (the match set is already exact): phrases score
-        as their words, expanded words as a constant per document."""
+    def scoring_query(self, q: wq.Query, matches: int) -> wq.Query:
+        """``q`` for ranking only, the exact ``matches`` being known.
+
+        Phrases score as their words, expanded words as a constant per document.
+        When the matches are few, the query is intersected with them, so Whoosh
+        scores just those documents instead of walking every posting list of the
+        query's words (the block-quality shortcuts pay off only for many matches).
+        """
         def fn(node: wq.Query) -> wq.Query:
             if isinstance(node, wq.Phrase):
                 terms = [wq.Term(node.fieldname, w) for w in dict.fromkeys(node.words)]
@@ -532,7 +639,10 @@ class _View:
                 return _DocSetQuery(self, self.expansion(node)[0], node.boost)
             return node
 
-        return q.accept(fn)
+        scored = q.accept(fn)
+        if B.count(matches) <= max(FEW_MATCHES, self.size // 20):
+            scored = wq.And([_DocSetQuery(self, matches, 0.0, ranked=False), scored])
+        return scored
 
     def local_ids(self, bits: int, reader) -> list[int]:
         for leaf in self.leaves:
@@ -543,8 +653,15 @@ class _View:
     # -- objects
 
     def distinct_objects(self, docs: int) -> int:
-        """Representative docs: one per object (the lowest docnum) among ``docs``."""
-        multi = docs & self.multi
+        """Representative docs: one per object (the lowest docnum) among ``docs``.
+
+        Few documents: deduplicated directly. Many: only those whose object has
+        several entries (``multi``, computed once per generation) need a look.
+        """
+        if self._multi is None and B.count(docs) <= FEW_DISTINCT:
+            multi = docs
+        else:
+            multi = docs & self.multi
         if not multi:
             return docs
         ords = self.ords
@@ -561,11 +678,10 @@ class _View:
         """Live docnum of the entry with this key."""
         btext = key.encode("utf-8")
         for leaf in self.leaves:
-            if ("key", btext) in leaf.reader:
-                for local in leaf.reader.postings("key", btext).all_ids():
-                    d = local + leaf.offset
-                    if self.live >> d & 1:
-                        return d
+            reader = leaf.reader
+            if ("key", btext) in reader:
+                for local in reader.postings("key", btext).all_ids():  # deleted ones are skipped
+                    return local + leaf.offset
         return None
 
 
@@ -577,7 +693,7 @@ class _ConstantMatcher(ListMatcher):
         self._score = score
 
     def copy(self):
-        m = _ConstantMatcher(self._ids, self._score)
+        m = type(self)(self._ids, self._score)
         m._i = self._i
         return m
 
@@ -612,13 +728,28 @@ class _ConstantMatcher(ListMatcher):
         return self._score
 
 
-class _DocSetQuery(wq.Query):
-    """A precomputed document set as a query leaf with a constant score."""
+class _FilterMatcher(_ConstantMatcher):
+    """Sorted docnums to intersect with (score 0, no quality shortcuts)."""
 
-    def __init__(self, view: "_View", bits: int, boost: float = 1.0):
+    def __init__(self, ids: list[int], score: float = 0.0):
+        super().__init__(ids, 0.0)
+
+    def replace(self, minquality=0):
+        return self if self.is_active() else NullMatcher()
+
+    def supports_block_quality(self):
+        return False
+
+
+class _DocSetQuery(wq.Query):
+    """A precomputed document set as a query leaf: with a constant score
+    (``ranked``), or as a pure filter to intersect with."""
+
+    def __init__(self, view: "_View", bits: int, boost: float = 1.0, ranked: bool = True):
         self.view = view
         self.bits = bits
         self.boost = boost
+        self.ranked = ranked
 
     def __repr__(self):
         return f"_DocSetQuery({B.count(self.bits)} docs, boost={self.boost})"
@@ -637,7 +768,9 @@ class _DocSetQuery(wq.Query):
 
     def matcher(self, searcher, context=None):
         ids = self.view.local_ids(self.bits, searcher.reader())
-        return _ConstantMatcher(ids, float(self.boost)) if ids else NullMatcher()
+        if not ids:
+            return NullMatcher()
+        return _ConstantMatcher(ids, float(self.boost)) if self.ranked else _FilterMatcher(ids)
 
 
 # --------------------------------------------------------------------------- the index
@@ -820,11 +953,16 @@ class SearchIndex:
 
     # -- writing
 
-    def apply(self, upserts: Sequence[SearchEntry], deletes: Sequence[str] = ()) -> None:
+    def apply(self, upserts: Sequence[SearchEntry], deletes: Sequence[str] = (), merge: bool | None = None) -> None:
         """Add/replace ``upserts`` (by key) and remove ``deletes`` (keys), one commit.
 
         A key in both is deleted (the safe reading of "changed, then removed").
         Raises on failure (the caller's job retries); the next search sees the change.
+
+        Merging segments costs ~5 ms per merged document, so small batches skip it
+        (``merge=None``: only batches of ``MERGE_BATCH`` entries, or when more than
+        ``MAX_SEGMENTS`` segments piled up): call ``compact()`` when the outbox is
+        drained, and ``optimize()`` in quiet hours.
         """
         docs = [entry_document(e) for e in upserts]
         delete_keys = list(dict.fromkeys(deletes))
@@ -834,13 +972,16 @@ class SearchIndex:
                 self._pending.append((docs, delete_keys))
             try:
                 ix = self._open_dir(self.path / self._read_pointer(), mmap=False)
-                self._write(ix, docs, delete_keys)
+                self._write(ix, docs, delete_keys, merge)
             except SearchIndexError:
                 if not rebuilding:  # the rebuild replays it into the new index
                     raise
 
-    def _write(self, ix, docs: list[dict], delete_keys: list[str]) -> None:
+    def _write(self, ix, docs: list[dict], delete_keys: list[str], merge: bool | None = None,
+               policy=None) -> None:
         doomed = set(delete_keys)
+        if merge is None:
+            merge = len(docs) + len(delete_keys) >= MERGE_BATCH or len(ix._segments()) > MAX_SEGMENTS
         writer = ix.writer(timeout=WRITE_TIMEOUT, limitmb=128)
         try:
             for doc in docs:
@@ -848,10 +989,25 @@ class SearchIndex:
                     writer.update_document(**doc)
             for key in delete_keys:
                 writer.delete_by_term("key", key)
-            writer.commit()
+            writer.commit(mergetype=(policy or tiered_merge) if merge else NO_MERGE)
         except BaseException:
             writer.cancel()
             raise
+
+    def compact(self) -> int:
+        """Merge the small segments (what ``apply`` skips for small batches) into
+        one; returns the number of segments left. Cheap when there is nothing to merge."""
+        with self._write_lock:
+            ix = self._open_dir(self.path / self._read_pointer(), mmap=False)
+            if len(ix._segments()) > 1:
+                self._write(ix, [], [], merge=True, policy=merge_small_segments)
+            return len(ix._segments())
+
+    def optimize(self) -> None:
+        """Merge everything into one segment (slow on a large index: quiet hours)."""
+        with self._write_lock:
+            ix = self._open_dir(self.path / self._read_pointer(), mmap=False)
+            self._write(ix, [], [], merge=True, policy=OPTIMIZE)
 
     def rebuild(self, entries: Iterable[SearchEntry], progress: Callable[[int], None] | None = None) -> int:
         """Build a fresh index from ``entries`` next to the live one, then swap.
@@ -1020,6 +1176,10 @@ class SearchIndex:
         page = max(1, int(query.page or 1))
         if access.match_nothing:
             return SearchResult(page=page)
+        # Filters may come as lists or sets: frozensets (hashable cache keys).
+        query = replace(query, text=str(query.text or ""), language=str(query.language or "en"),
+                        **{attr: frozenset(str(v) for v in (getattr(query, attr) or ()))
+                           for attr in _FILTER_ATTR.values()})
         with self._search_lock:
             for attempt in (1, 2):
                 view = self._safe_view()
@@ -1059,10 +1219,8 @@ class SearchIndex:
         parsed = parse(query.text, query.language, languages)
         relaxed = False
         suggestion = None
-        if parsed.empty:
-            matched_all = 0
-        else:
-            matched_all = self._match(view, parsed, permitted)
+        by_language = {} if parsed.empty else self._match_by_language(view, parsed, permitted)
+        matched_all = sum_bits(by_language.values())
         strict = matched_all
         for bits_ in filters.values():
             strict &= bits_
@@ -1070,23 +1228,34 @@ class SearchIndex:
             suggestion = self._suggest_correction(view, query, permitted, filters)
             if parsed.relaxable:
                 loose = parse(query.text, query.language, languages, relaxed=True)
-                loose_all = self._match(view, loose, permitted)
+                loose_by_language = self._match_by_language(view, loose, permitted)
+                loose_all = sum_bits(loose_by_language.values())
                 loose_strict = loose_all
                 for bits_ in filters.values():
                     loose_strict &= bits_
                 if loose_strict:
                     parsed, matched_all, strict, relaxed = loose, loose_all, loose_strict, True
+                    by_language = loose_by_language
         total = B.count(view.distinct_objects(strict)) if strict else 0
         facets = self._facets(view, query, matched_all, filters) if query.with_facets else {}
-        state = _State(parsed=parsed, scored=view.scoring_query(parsed.scored) if strict else wq.NullQuery,
+        scored = wq.NullQuery
+        languages_hit = [lang for lang, bits_ in by_language.items() if bits_ & strict]
+        if strict:
+            scored = view.scoring_query(combine([parsed.scored[lang] for lang in languages_hit]), strict)
+        state = _State(parsed=parsed, scored=scored, languages=tuple(languages_hit),
                        matches=strict, total=total, facets=facets,
                        suggestion=suggestion, relaxed=relaxed)
         return _lru_put(view.states, key, state, STATE_CACHE)
 
     def _match(self, view: _View, parsed: ParsedQuery, within: int) -> int:
-        out = 0
-        for q in parsed.match.values():
-            out |= view.query_bits(q, within)
+        return sum_bits(self._match_by_language(view, parsed, within).values())
+
+    def _match_by_language(self, view: _View, parsed: ParsedQuery, within: int) -> dict[str, int]:
+        out = {}
+        for lang, q in parsed.match.items():
+            bits_ = view.query_bits(q, within)
+            if bits_:
+                out[lang] = bits_
         return out
 
     def _facets(self, view: _View, query: SearchQuery, matched: int, filters: dict[str, int]) -> dict:
@@ -1135,11 +1304,18 @@ class SearchIndex:
         available = B.count(matches)
         ords = view.ords
         published = view.published
-        limit = min(available, end * 2 + 10)
+        limit = min(available, end + max(5, end // 2))  # a little extra: variants collapse, ties re-sort
         allow = B.BitsFilter(matches)
+        # Only prefix / wildcard / fuzzy words: every match scores the same, so the
+        # ranking is recency alone (no need to have Whoosh score every match).
+        constant = not any(isinstance(leaf, wq.Term) for leaf in state.scored.leaves())
+        ids = B.to_ids(matches) if constant else []
         while True:
-            results = view.searcher.search(state.scored, filter=allow, limit=limit)
-            top = [(score, docnum) for score, docnum in results.top_n]
+            if constant:
+                top = [(1.0, d) for d in heapq.nlargest(limit, ids, key=published.__getitem__)]
+            else:
+                results = view.searcher.search(state.scored, filter=allow, limit=limit)
+                top = [(score, docnum) for score, docnum in results.top_n]
             # Equal scores: newest first (Whoosh breaks ties by docnum).
             top.sort(key=lambda sd: (-round(sd[0], 9), -published[sd[1]]))
             objects: dict[int, list] = {}
@@ -1159,7 +1335,7 @@ class SearchIndex:
             return best, stored
         kind, object_id = stored["kind"], stored["object_id"]
         for lang in (language, stored.get("source_language")):
-            if not lang or lang == stored.get("language"):
+            if not lang or lang == stored.get("language") or lang not in state.languages:
                 continue
             d = view.lookup(f"{kind}:{object_id}:{lang}")
             if d is not None and state.matches >> d & 1:
@@ -1176,9 +1352,9 @@ class SearchIndex:
         title = stored.get("title") or ""
         text = "\n".join(t for t in (stored.get("description") or "", excerpt_text(stored)) if t)
         other_langs = set()
-        if view.multi >> docnum & 1:
+        if len(state.languages) > 1:
             kind, object_id = stored["kind"], stored["object_id"]
-            for other in view.languages:
+            for other in state.languages:
                 if other == lang:
                     continue
                 d = view.lookup(f"{kind}:{object_id}:{other}")

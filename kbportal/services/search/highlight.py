@@ -12,7 +12,7 @@ import html
 import re
 from collections.abc import Iterable
 
-from .analysis import TOKEN, cached_language_analyzer, is_cjk
+from .analysis import TOKEN, cached_language_analyzer, fold, is_cjk, normalize
 
 SNIPPET_CHARS = 240
 _MAX_CANDIDATES = 400
@@ -40,15 +40,25 @@ def _marked_spans(lang: str, text: str, terms: frozenset[str], prefixes: tuple[s
                   base: int = 0) -> list[tuple[int, int]]:
     """Character spans of ``text`` whose indexed form is a query term.
 
-    Tokenizes like ``MixedTokenizer`` and maps each word through a cached
-    one-word analysis (all the filters work word by word), so repeated words
-    cost a dictionary lookup instead of a stemmer run.
+    Tokenizes like ``TextAnalyzer`` and maps words through its cached one-word
+    analysis (every filter works word by word). Only words starting like a
+    query term are analysed at all (stemmers change endings, not beginnings;
+    Indonesian strips prefixes, so there every word is).
     """
     form_of = cached_language_analyzer(lang).form
+    starts = {fold(t[:3]) for t in terms if not is_cjk(t)} | {fold(p[:3]) for p in prefixes}
+    heads = {h for h in starts if len(h) == 3}
+    short = tuple(h for h in starts if len(h) < 3)
+    check = lang != "id"
     spans = []
     for m in TOKEN.finditer(text):
         if m.lastgroup == "word":
-            form = form_of(m.group())
+            word = m.group()
+            if check:
+                head = fold(normalize(word[:3]))
+                if head not in heads and not (short and head.startswith(short)):
+                    continue
+            form = form_of(word)
             if form and (form in terms or (prefixes and form.startswith(prefixes))):
                 spans.append((base + m.start(), base + m.end()))
             continue

@@ -24,20 +24,19 @@ from functools import lru_cache
 from itertools import islice
 
 from whoosh import query as wq
+from whoosh.analysis import RegexTokenizer
+from whoosh.fields import TEXT, Schema
 from whoosh.qparser import AndGroup, OrGroup, QueryParser, plugins
 
 from .analysis import cached_language_analyzer, fold, is_cjk, normalize
-from .schema import build_schema, text_field, title_field
+from .schema import text_field
 from .types import LANGUAGES, MAX_QUERY_CHARS
 
-MAX_EXPANSIONS = 256  # terms a prefix / wildcard / fuzzy word expands to
+MAX_EXPANSIONS = 256  # terms a prefix / wildcard word expands to
+MAX_FUZZY = 50  # terms a fuzzy word expands to
 MIN_PREFIX = 2
-TITLE_BOOST = 1.5
 USER_LANGUAGE_BOOST = 1.2
 OPERATORS = frozenset({"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"})
-
-_SCHEMA = build_schema()
-
 
 class CappedPrefix(wq.Prefix):
     def _btexts(self, ixreader):
@@ -50,24 +49,14 @@ class CappedWildcard(wq.Wildcard):
 
 
 class CappedFuzzy(wq.FuzzyTerm):
+    """At most ``MAX_FUZZY`` corrections, the most frequent ones (as Lucene's maxExpansions)."""
+
     def _btexts(self, ixreader):
-        return islice(super()._btexts(ixreader), MAX_EXPANSIONS)
-
-
-def _make_parser(lang: str, relaxed: bool) -> QueryParser:
-    group = OrGroup.factory(0.9) if relaxed else AndGroup
-    parser = QueryParser(text_field(lang), _SCHEMA, group=group)
-    for plugin_class in (plugins.FieldsPlugin, plugins.SingleQuotePlugin, plugins.RangePlugin,
-                         plugins.EveryPlugin):
-        parser.remove_plugin_class(plugin_class)
-    parser.add_plugin(plugins.PlusMinusPlugin())
-    parser.add_plugin(plugins.FuzzyTermPlugin())
-    return parser
-
-
-@lru_cache(maxsize=None)
-def parser_for(lang: str, relaxed: bool) -> QueryParser:
-    return _make_parser(lang, relaxed)
+        found = list(islice(super()._btexts(ixreader), MAX_EXPANSIONS * 4))
+        if len(found) <= MAX_FUZZY:
+            return found
+        freq = ixreader.doc_frequency
+        return sorted(found, key=lambda t: -freq(self.fieldname, t))[:MAX_FUZZY]
 
 
 @dataclass(frozen=True)
@@ -83,7 +72,7 @@ class Highlight:
 class ParsedQuery:
     text: str
     match: dict[str, wq.Query]  # per language: what a document must match (no boosts)
-    scored: wq.Query  # all languages, with title and user-language boosts
+    scored: dict[str, wq.Query]  # per language: the same with the user-language boost
     highlight: dict[str, Highlight]
     relaxable: bool  # several required clauses: an OR reading can find more
 
@@ -117,39 +106,6 @@ def _required_clauses(q: wq.Query) -> int:
     return 1
 
 
-def _fix(lang: str):
-    """Rewrite parsed leaves: stemmed + raw prefixes, capped expansions, no leading wildcards."""
-    analyzer = cached_language_analyzer(lang)
-
-    def fn(q: wq.Query) -> wq.Query:
-        if isinstance(q, wq.Prefix):
-            raw = fold(normalize(q.text))
-            if len(raw) < MIN_PREFIX:
-                return wq.NullQuery
-            forms = {raw}
-            stemmed = [t.text for t in analyzer(raw, mode="query")]
-            if len(stemmed) == 1 and len(stemmed[0]) >= MIN_PREFIX:
-                forms.add(stemmed[0])
-            subs = [CappedPrefix(q.fieldname, form, boost=q.boost) for form in sorted(forms)]
-            return subs[0] if len(subs) == 1 else wq.Or(subs)
-        if isinstance(q, wq.FuzzyTerm):
-            if len(q.text) < 3:
-                return wq.Term(q.fieldname, q.text, boost=q.boost)
-            return CappedFuzzy(q.fieldname, q.text, boost=q.boost, maxdist=min(q.maxdist, 2),
-                               prefixlength=max(q.prefixlength, 1))
-        if isinstance(q, wq.Wildcard):
-            stripped = q.text.lstrip("*?")
-            if stripped != q.text or len(stripped.rstrip("*?")) < MIN_PREFIX:
-                words = [t.text for t in analyzer(stripped.replace("*", " ").replace("?", " "), mode="query")]
-                if not words:
-                    return wq.NullQuery
-                return wq.Term(q.fieldname, words[0]) if len(words) == 1 else wq.Phrase(q.fieldname, words)
-            return CappedWildcard(q.fieldname, normalize(q.text), boost=q.boost)
-        return q
-
-    return fn
-
-
 # --------------------------------------------------------------------------- parsing
 
 
@@ -158,35 +114,99 @@ def _plain(text: str) -> str:
     return " ".join(w for w in re.findall(r"\w+", text) if w not in OPERATORS)
 
 
-def _parse_one(lang: str, text: str, relaxed: bool) -> wq.Query:
-    parser = parser_for(lang, relaxed)
+_RAW_SCHEMA = Schema(raw=TEXT(analyzer=RegexTokenizer(r"\S+"), phrase=True))
+
+
+@lru_cache(maxsize=None)
+def raw_parser_for(relaxed: bool) -> QueryParser:
+    """A parser that keeps the words as typed: the syntax tree is built once and
+    then analysed per language (``_localize``), instead of parsed per language."""
+    group = OrGroup.factory(0.9) if relaxed else AndGroup
+    parser = QueryParser("raw", _RAW_SCHEMA, group=group)
+    for plugin_class in (plugins.FieldsPlugin, plugins.SingleQuotePlugin, plugins.RangePlugin,
+                         plugins.EveryPlugin):
+        parser.remove_plugin_class(plugin_class)
+    # "-word" / "+word" only at the start of a word: "e-mail" stays one word.
+    parser.add_plugin(plugins.PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+", minusexpr=r"(?<![^\s(])-"))
+    parser.add_plugin(plugins.FuzzyTermPlugin())
+    return parser
+
+
+@lru_cache(maxsize=2048)
+def _parse_raw(text: str, relaxed: bool) -> wq.Query:
+    parser = raw_parser_for(relaxed)
     try:
         q = parser.parse(text)
-        q = q.accept(_fix(lang)).normalize()
         if _has_error(q):
             raise ValueError("unparseable")
     except Exception:  # noqa: BLE001 - malformed syntax degrades to plain words
         plain = _plain(text)
         try:
-            q = parser.parse(plain).accept(_fix(lang)).normalize() if plain else wq.NullQuery
+            q = parser.parse(plain) if plain else wq.NullQuery
         except Exception:  # noqa: BLE001
             q = wq.NullQuery
     return q
+
+
+def _localize(raw: wq.Query, lang: str) -> wq.Query:
+    """The raw syntax tree with every word analysed the ``lang`` way, on ``text_<lang>``."""
+    analyzer = cached_language_analyzer(lang)
+    field = text_field(lang)
+
+    def tokens(text: str) -> list[str]:
+        return [t.text for t in analyzer(text, mode="query")]
+
+    def words_query(toks: list[str], boost: float, slop: int = 1) -> wq.Query:
+        if not toks:
+            return wq.NullQuery
+        if len(toks) == 1:
+            return wq.Term(field, toks[0], boost=boost)
+        return wq.Phrase(field, toks, slop=slop, boost=boost)
+
+    def fn(q: wq.Query) -> wq.Query:
+        if isinstance(q, wq.FuzzyTerm):  # before Term: a FuzzyTerm is a Term
+            toks = tokens(q.text)
+            if len(toks) != 1 or len(toks[0]) < 3:
+                return words_query(toks, q.boost)
+            return CappedFuzzy(field, toks[0], boost=q.boost, maxdist=min(q.maxdist, 2),
+                               prefixlength=max(q.prefixlength, 1))
+        if isinstance(q, wq.Prefix):
+            raw_text = fold(normalize(q.text))
+            if len(raw_text) < MIN_PREFIX:
+                return wq.NullQuery
+            forms = {raw_text}
+            stemmed = tokens(raw_text)
+            if len(stemmed) == 1 and len(stemmed[0]) >= MIN_PREFIX:
+                forms.add(stemmed[0])
+            subs = [CappedPrefix(field, form, boost=q.boost) for form in sorted(forms)]
+            return subs[0] if len(subs) == 1 else wq.Or(subs)
+        if isinstance(q, wq.Wildcard):
+            stripped = q.text.lstrip("*?")
+            if stripped != q.text or len(stripped.rstrip("*?")) < MIN_PREFIX:
+                return words_query(tokens(stripped.replace("*", " ").replace("?", " ")), q.boost)
+            return CappedWildcard(field, fold(normalize(q.text)), boost=q.boost)
+        if isinstance(q, wq.Term):
+            return words_query(tokens(q.text), q.boost)
+        if isinstance(q, wq.Phrase):
+            return words_query([t for w in q.words for t in tokens(w)], q.boost, q.slop)
+        if q.is_leaf():  # anything else the parser makes ("*" -> Every): no meaning here
+            return wq.NullQuery
+        return q
+
+    try:
+        return raw.accept(fn).normalize()
+    except Exception:  # noqa: BLE001 - never raise to the caller
+        return wq.NullQuery
+
+
+def _parse_one(lang: str, text: str, relaxed: bool) -> wq.Query:
+    return _localize(_parse_raw(text, relaxed), lang)
 
 
 def _has_error(q: wq.Query) -> bool:
     if getattr(q, "error", None):
         return True
     return any(_has_error(c) for c in q.children())
-
-
-def _title_boost(lang: str, q: wq.Query) -> wq.Query | None:
-    terms = sorted({leaf.text for leaf in _positive_leaves(q) if isinstance(leaf, wq.Term)})
-    if not terms:
-        return None
-    field = title_field(lang)
-    subs = [wq.Term(field, t, boost=TITLE_BOOST) for t in terms]
-    return subs[0] if len(subs) == 1 else wq.Or(subs)
 
 
 def _highlight(q: wq.Query) -> Highlight:
@@ -209,7 +229,7 @@ def parse(text: str, user_language: str = "en", languages: tuple[str, ...] = LAN
     text = (text or "")[:MAX_QUERY_CHARS].strip()
     match: dict[str, wq.Query] = {}
     highlight: dict[str, Highlight] = {}
-    scored: list[wq.Query] = []
+    scored: dict[str, wq.Query] = {}
     relaxable = False
     if text:
         for lang in languages:
@@ -220,20 +240,22 @@ def parse(text: str, user_language: str = "en", languages: tuple[str, ...] = LAN
             highlight[lang] = _highlight(q)
             relaxable = relaxable or _required_clauses(q) > 1
             boosted = q
-            title = _title_boost(lang, q)
-            if title is not None:
-                boosted = wq.AndMaybe(q, title)
             if lang == user_language:
                 boosted = wq.Or([boosted], boost=USER_LANGUAGE_BOOST)
-            scored.append(boosted)
-    if not scored:
-        combined: wq.Query = wq.NullQuery
-    elif len(scored) == 1:
-        combined = scored[0]
-    else:
-        combined = wq.Or(scored)
-    return ParsedQuery(text=text, match=match, scored=combined, highlight=highlight,
+            scored[lang] = boosted
+    return ParsedQuery(text=text, match=match, scored=scored, highlight=highlight,
                        relaxable=relaxable and not relaxed)
+
+
+def combine(queries: list[wq.Query]) -> wq.Query:
+    """OR of per-language queries (a binary tree of union matchers at any index size)."""
+    if not queries:
+        return wq.NullQuery
+    if len(queries) == 1:
+        return queries[0]
+    q = wq.Or(queries)
+    q.matcher_type = wq.Or.DEFAULT_MATCHER
+    return q
 
 
 # --------------------------------------------------------------------------- spelling

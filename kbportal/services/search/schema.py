@@ -12,11 +12,15 @@ status, access      access filtering (``access.IndexFields``): status term and
                     the audience tokens (``org:7``, ``rt:EMEA:gold``, ...)
 published, expires  int64 columns (epoch microseconds; expires 0 = never):
                     date filter, recency tie-break, expiry at query time
-text_<lang>         title + description + tags + product + body, analysed for
-                    the entry's language; only the entry's own language field
-                    is filled, so a document is matched by the query analysed
-                    the way its text was
-title_<lang>        title only, no positions: a ranking boost
+text_<lang>         title (``TITLE_REPEAT`` times: the title boost) + description
+                    + tags + product + body, analysed for the entry's language;
+                    only the entry's own language field is filled, so a document
+                    is matched by the query analysed the way its text was. One
+                    combined field: a query walks one posting list per word.
+                    No positions: reading a block of postings with positions
+                    costs 4-5x more (Whoosh unpickles them with the ids), and
+                    only phrases need them
+pos_<lang>          the same text with positions only: phrase verification
 spell               unstemmed words (title, description, tags, start of body):
                     the vocabulary "did you mean" picks corrections from
 title_ac            unstemmed, accent-folded title words: as-you-type titles
@@ -35,7 +39,8 @@ from whoosh import columns, fields, formats
 from .analysis import language_analyzer, prefix_analyzer, spell_analyzer
 from .types import LANGUAGES, MAX_BODY_CHARS, SearchEntry
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
+TITLE_REPEAT = 3  # the title counts three times in the text field: title matches rank first
 EXCERPT_CHARS = 16_000  # body text kept (compressed) for snippets
 SPELL_BODY_CHARS = 1_000  # body text feeding the "did you mean" vocabulary (it doubles indexing cost)
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -44,9 +49,11 @@ EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 class _ExistenceField(fields.FieldType):
     """An analysed field that records only which documents contain a term."""
 
+    format_class = formats.Existence
+
     def __init__(self, analyzer):
         self.analyzer = analyzer
-        self.format = formats.Existence()
+        self.format = self.format_class()
         self.scorable = False
         self.stored = False
         self.vector = None
@@ -55,12 +62,19 @@ class _ExistenceField(fields.FieldType):
         return type(self) is type(other) and self.analyzer == other.analyzer
 
 
+class _PositionsField(_ExistenceField):
+    """An analysed field with term positions only (no scoring data): phrases."""
+
+    format_class = formats.Positions
+
+
 def text_field(lang: str) -> str:
     return f"text_{lang}"
 
 
-def title_field(lang: str) -> str:
-    return f"title_{lang}"
+def positions_field(fieldname: str) -> str:
+    """The positional twin of a ``text_<lang>`` field."""
+    return "pos_" + fieldname[len("text_"):]
 
 
 def build_schema() -> fields.Schema:
@@ -89,8 +103,8 @@ def build_schema() -> fields.Schema:
     )
     for lang in LANGUAGES:
         analyzer = language_analyzer(lang)
-        spec[text_field(lang)] = fields.TEXT(analyzer=analyzer, phrase=True, multitoken_query="phrase")
-        spec[title_field(lang)] = fields.TEXT(analyzer=analyzer, phrase=False, multitoken_query="phrase")
+        spec[text_field(lang)] = fields.TEXT(analyzer=analyzer, phrase=False, multitoken_query="phrase")
+        spec[positions_field(text_field(lang))] = _PositionsField(analyzer)
     return fields.Schema(**spec)
 
 
@@ -123,7 +137,8 @@ def entry_document(entry: SearchEntry) -> dict:
     lang = analysis_language(entry.language)
     body = entry.body[:MAX_BODY_CHARS] if entry.body else ""
     tags = [t for t in (clean_tag(tag) for tag in entry.tags) if t]
-    text = "\n".join(part for part in (entry.title, entry.description, " ".join(tags), entry.product, body) if part)
+    title = "\n".join([entry.title] * TITLE_REPEAT) if entry.title else ""
+    text = "\n".join(part for part in (title, entry.description, " ".join(tags), entry.product, body) if part)
     excerpt = body[:EXCERPT_CHARS]
     expires = entry.access.expires_at
     doc = dict(
@@ -147,7 +162,7 @@ def entry_document(entry: SearchEntry) -> dict:
         title_ac=entry.title,
     )
     doc[text_field(lang)] = text
-    doc[title_field(lang)] = entry.title
+    doc[positions_field(text_field(lang))] = text
     if tags:
         doc["tags"] = ",".join(tags)
     if entry.access.access_tokens:
