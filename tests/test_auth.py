@@ -11,7 +11,7 @@ from sqlmodel import select
 from kbportal import config
 from kbportal import db as kbdb
 from kbportal.models import AuditEvent, LoginSession, Role, User
-from kbportal.services import auth, orgs, users
+from kbportal.services import access, auth, orgs, users
 from kbportal.services.audit import Actor
 from kbportal.services.errors import AuthFailed, ValidationFailed
 from factories import PASSWORD, Template, build_template, SYSTEM, SYSTEM_ACTOR, make_org, make_user
@@ -68,8 +68,15 @@ def login_error(email: str = EMAIL, password: str = WRONG) -> AuthFailed:
 
 
 def resolve(token: str | None) -> User | None:
+    """The user behind ``token``, asked of both resolvers; they must agree."""
     with kbdb.session_scope() as s:
-        return auth.resolve_session(s, token)
+        who = auth.resolve_principal(s, token)
+    with kbdb.session_scope() as s:
+        user = auth.resolve_session(s, token)
+        assert (who.user_id if who else None) == (user.id if user else None)
+        if user is not None:
+            assert who.principal == access.principal_for(s, user)
+        return user
 
 
 def fail_times(n: int, email: str = EMAIL) -> list[str]:
@@ -343,3 +350,36 @@ def test_failed_login_for_an_unknown_email_is_audited_too(account):
     [event] = _login_events()
     assert (event.action, event.actor_id, event.ip) == ("login.failed", None, "192.0.2.12")
     assert json.loads(event.detail) == {"reason": "unknown"}
+
+
+# --------------------------------------------------------------------------- the download route's resolver
+
+
+def test_the_one_query_resolver_gives_the_principal_the_policy_would(account):
+    token = login().token
+    with kbdb.session_scope() as s:
+        who = auth.resolve_principal(s, token)
+        assert (who.user_id, who.email) == (account, EMAIL)
+        assert who.principal == access.principal_for(s, s.get(User, account))
+    assert who.principal.region == "EMEA" and who.principal.eligible_tiers == {"silver", "registered"}
+
+
+def test_the_one_query_resolver_ends_an_idle_session_for_good(account, clock):
+    token = login().token
+    clock.advance(hours=config.get_settings().session_idle_hours, seconds=1)
+    with kbdb.session_scope() as s:
+        assert auth.resolve_principal(s, token) is None
+    clock.now -= timedelta(hours=1)
+    with kbdb.session_scope() as s:
+        assert auth.resolve_principal(s, token) is None
+        assert s.exec(select(LoginSession)).one().revoked
+
+
+def test_the_one_query_resolver_keeps_an_active_session_alive(account, clock, monkeypatch):
+    monkeypatch.setenv("KBPORTAL_SESSION_IDLE_HOURS", "1")
+    config.reset_settings()
+    token = login().token
+    for _ in range(2):
+        clock.advance(minutes=50)
+        with kbdb.session_scope() as s:
+            assert auth.resolve_principal(s, token) is not None

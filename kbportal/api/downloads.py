@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from kbportal.db import session_scope
 from kbportal.i18n import best_language
-from kbportal.services import access, auth, repository
+from kbportal.services import auth, repository
 from kbportal.services.audit import Actor
 from kbportal.services.errors import KbError, NotFound
 from kbportal.storage import get_blob_store
@@ -92,10 +92,11 @@ def _prepare(request_headers, cookie: str | None, client_ip: str, doc_id: int, v
     session, policy, version lookup, the audit event and the first chunk from storage.
     Raises NotFound (404), KbError/StorageError (503)."""
     with session_scope() as session:
-        user = auth.resolve_session(session, cookie)
-        if user is None:
+        who = auth.resolve_principal(session, cookie)
+        if who is None:
             raise NotFound()
-        principal = access.principal_for(session, user)
+        principal = who.principal
+        actor = Actor(user_id=who.user_id, email=who.email, ip=client_ip)
         if thumbnail:
             target = repository.open_thumbnail(session, principal, doc_id, version)
             if target is None:
@@ -130,8 +131,7 @@ def _prepare(request_headers, cookie: str | None, client_ip: str, doc_id: int, v
             content_type=target.mime_type)
         if link:  # S3 reachable by browsers (KBPORTAL_S3_PUBLIC_ENDPOINT): checked here, bytes from S3
             if start == 0:
-                repository.record_download(session, principal,
-                                           Actor(user_id=user.id, email=user.email, ip=client_ip), target)
+                repository.record_download(session, principal, actor, target)
             return _Prepared(target, etag, {"Location": link, "Cache-Control": "no-store"}, status=307)
         chunks = (store.iter_bytes(target.key, target.storage_version_id, start, end, chunk_size=CHUNK)
                   if target.size else iter([b""]))
@@ -139,8 +139,7 @@ def _prepare(request_headers, cookie: str | None, client_ip: str, doc_id: int, v
         first = next(chunks, b"")
         if not thumbnail and start == 0:
             # One audit event per download; resumed ranges of the same download are not counted again.
-            repository.record_download(session, principal, Actor(user_id=user.id, email=user.email, ip=client_ip),
-                                       target)
+            repository.record_download(session, principal, actor, target)
         return _Prepared(target, etag, headers, status=status, first=first, chunks=chunks)
 
 

@@ -150,25 +150,36 @@ def principal_for(session: Session, user: User | None) -> Principal:
     """Resolve a user row into a Principal (organisation, region, eligible tiers)."""
     if user is None or user.id is None:
         return ANONYMOUS
-    role = Role(user.role)
     org = session.get(Organisation, user.org_id) if user.org_id else None
-    active = bool(user.active) and (org is None or org.active)
-    if role.is_partner and org is None:
-        active = False
     eligible: frozenset[str] = frozenset()
     if org is not None:
         own = session.get(Tier, org.tier_code)
         if own is not None:
             eligible = frozenset(session.exec(select(Tier.code).where(Tier.rank <= own.rank)))
-    return Principal(
-        user_id=user.id,
-        role=role,
-        org_id=org.id if org else None,
-        region=org.region_code if org else None,
-        tier=org.tier_code if org else None,
-        eligible_tiers=eligible,
-        active=active,
-    )
+    return make_principal(user_id=user.id, role=user.role, user_active=bool(user.active),
+                          org_id=org.id if org else None, org_active=org.active if org else None,
+                          region=org.region_code if org else None, tier=org.tier_code if org else None,
+                          eligible_tiers=eligible)
+
+
+def make_principal(*, user_id: int, role: str | Role, user_active: bool, org_id: int | None,
+                   org_active: bool | None, region: str | None, tier: str | None,
+                   eligible_tiers: frozenset[str]) -> Principal:
+    """The Principal of a user and their organisation (``org_id`` None: no or a missing
+    organisation); a partner without an organisation may do nothing."""
+    role = Role(role)
+    active = bool(user_active) and (org_id is None or bool(org_active))
+    if role.is_partner and org_id is None:
+        active = False
+    return Principal(user_id=user_id, role=role, org_id=org_id, region=region if org_id else None,
+                     tier=tier if org_id else None, eligible_tiers=eligible_tiers if org_id else frozenset(),
+                     active=active)
+
+
+def may_ever(principal: Principal, action: Action) -> bool:
+    """Whether the principal's role allows ``action`` on any object at all (a shortcut
+    that saves a query where the answer is no for every object)."""
+    return principal.active and action in ROLE_RULES[principal.role].actions
 
 
 # --------------------------------------------------------------------------- form 1: one object
@@ -226,10 +237,12 @@ def audience_ids_subquery(principal: Principal):
     return select(Audience.id).where(admits)
 
 
-def sql_filter(principal: Principal, action: Action, model: Any, now: datetime | None = None) -> ColumnElement[bool]:
+def sql_filter(principal: Principal, action: Action, model: Any,
+               now: datetime | ColumnElement | None = None) -> ColumnElement[bool]:
     """WHERE clause selecting the rows of ``model`` the principal may ``action``.
 
-    ``model`` needs ``status``, ``expires_at`` and ``audience_id`` columns.
+    ``model`` needs ``status``, ``expires_at`` and ``audience_id`` columns. ``now`` may be
+    a bind parameter, for a statement built once and run many times.
     """
     if not principal.active:
         return false()
@@ -238,7 +251,8 @@ def sql_filter(principal: Principal, action: Action, model: Any, now: datetime |
         return false()
     if not rule.audience_bound:
         return true()
-    now = now or utcnow()
+    if now is None:
+        now = utcnow()
     return and_(
         model.status.in_([s.value for s in rule.statuses]),
         or_(model.expires_at.is_(None), model.expires_at > now),

@@ -11,13 +11,17 @@ import hashlib
 import math
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import timedelta
 
+from sqlalchemy import bindparam, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
 from kbportal.config import get_settings
-from kbportal.models import LoginAttempt, LoginLock, LoginSession, Organisation, User
-from kbportal.services import audit
+from kbportal.models import LoginAttempt, LoginLock, LoginSession, Organisation, Tier, User
+from kbportal.services import access, audit
+from kbportal.services.access import Principal
 from kbportal.services.audit import Actor
 from kbportal.services.errors import AuthFailed
 from kbportal.services.passwords import hash_password, needs_rehash, verify_password
@@ -135,29 +139,92 @@ def authenticate(email: str, password: str, ip: str = "", user_agent: str = "") 
     raise error
 
 
+def _session_verdict(now, last_seen_at, revoked: bool, user_active: bool | None, org_id: int | None,
+                     org_active: bool | None) -> str:
+    """"ok", "idle" (ended now: mark it revoked) or "invalid" for one session row."""
+    if revoked:
+        return "invalid"
+    if now - last_seen_at > timedelta(hours=get_settings().session_idle_hours):
+        return "idle"
+    if not user_active:
+        return "invalid"
+    if org_id is not None and not org_active:  # a missing organisation reads as None
+        return "invalid"
+    return "ok"
+
+
 def resolve_session(session: Session, token: str | None) -> User | None:
     """The user behind a session token, or None when it is unknown, ended or idle too long."""
     if not token:
         return None
     row = session.get(LoginSession, _hash_token(token))
-    if row is None or row.revoked:
-        return None
-    now = utcnow()
-    if now - row.last_seen_at > timedelta(hours=get_settings().session_idle_hours):
-        row.revoked = True
-        session.add(row)
+    if row is None:
         return None
     user = session.get(User, row.user_id)
-    if user is None or not user.active:
+    org = session.get(Organisation, user.org_id) if user is not None and user.org_id is not None else None
+    now = utcnow()
+    verdict = _session_verdict(now, row.last_seen_at, row.revoked, user.active if user else None,
+                               user.org_id if user else None, org.active if org else None)
+    if verdict == "idle":
+        row.revoked = True
+        session.add(row)
+    if verdict != "ok":
         return None
-    if user.org_id is not None:
-        org = session.get(Organisation, user.org_id)
-        if org is None or not org.active:
-            return None
     if now - row.last_seen_at > _TOUCH_INTERVAL:
         row.last_seen_at = now
         session.add(row)
     return user
+
+
+@dataclass(frozen=True)
+class SessionPrincipal:
+    """Who is behind a session token: enough to check access and audit, without ORM rows."""
+
+    user_id: int
+    email: str
+    principal: Principal
+
+
+@lru_cache(maxsize=1)
+def _principal_query():
+    """Built once (building it cost more than running it); ``:token_hash`` is the parameter."""
+    own, eligible = aliased(Tier), aliased(Tier)
+    return (
+        select(LoginSession.last_seen_at, LoginSession.revoked, User.id, User.email, User.role, User.active,
+               User.org_id, Organisation.id, Organisation.active, Organisation.region_code,
+               Organisation.tier_code, eligible.code)
+        .join(User, col(User.id) == LoginSession.user_id)
+        .outerjoin(Organisation, col(Organisation.id) == User.org_id)
+        .outerjoin(own, col(own.code) == Organisation.tier_code)
+        .outerjoin(eligible, col(eligible.rank) <= own.rank)
+        .where(LoginSession.token_hash == bindparam("token_hash"))
+    )
+
+
+def resolve_principal(session: Session, token: str | None) -> SessionPrincipal | None:
+    """``resolve_session`` and ``access.principal_for`` in one query (one row per eligible
+    tier): the hot path of every download, where ORM loads were most of the fixed cost."""
+    if not token:
+        return None
+    token_hash = _hash_token(token)
+    rows = session.connection().execute(_principal_query(), {"token_hash": token_hash}).all()
+    if not rows:
+        return None
+    (last_seen_at, revoked, user_id, email, role, user_active, user_org_id, org_id, org_active, region,
+     tier) = rows[0][:11]
+    now = utcnow()
+    verdict = _session_verdict(now, last_seen_at, revoked, user_active, user_org_id,
+                               org_active if org_id is not None else None)
+    if verdict == "idle":
+        session.exec(update(LoginSession).where(col(LoginSession.token_hash) == token_hash).values(revoked=True))
+    if verdict != "ok":
+        return None
+    if now - last_seen_at > _TOUCH_INTERVAL:
+        session.exec(update(LoginSession).where(col(LoginSession.token_hash) == token_hash).values(last_seen_at=now))
+    principal = access.make_principal(
+        user_id=user_id, role=role, user_active=user_active, org_id=org_id, org_active=org_active,
+        region=region, tier=tier, eligible_tiers=frozenset(r[11] for r in rows if r[11] is not None))
+    return SessionPrincipal(user_id=user_id, email=email, principal=principal)
 
 
 def logout(session: Session, token: str | None, ip: str = "") -> None:
