@@ -45,6 +45,10 @@ class Settings(BaseSettings):
                                 "downloads are checked and audited by kbportal, then redirected to a signed link "
                                 "valid for an hour, so the bytes skip kbportal. Empty: kbportal streams them.")
     max_upload_mb: int = Field(default=200, ge=1, description="Largest accepted upload, in MB.")
+    blob_cache_mb: int = Field(
+        default=1024, ge=0,
+        description="Local read cache of stored versions (S3 storage only), in MB; 0 turns it off. "
+                    "Downloads are served from it instead of streaming from S3 through Python.")
 
     # Background jobs
     jobs: str = Field(default="queue", pattern="^(queue|inline)$",

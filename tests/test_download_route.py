@@ -214,3 +214,88 @@ def test_a_tampered_signed_link_is_refused_by_s3(s3_world):
     tampered = link.replace("response-content-type=application%2Fpdf", "response-content-type=text%2Fhtml")
     assert tampered != link
     assert httpx.get(tampered).status_code == 403
+
+
+# --------------------------------------------------------------------------- the node's read cache (S3)
+
+
+@pytest.fixture
+def cached_world(use_s3_storage, db, tmp_path):
+    """The world on real S3 (no public endpoint): downloads stream through kbportal."""
+    with session_scope() as session:
+        apac = make_org(session, "Acme APAC", "APAC", "gold")
+        emea = make_org(session, "Euro Silver", "EMEA", "silver")
+        make_user(session, "gold@apac.example", org=apac)
+        make_user(session, "silver@emea.example", org=emea)
+        marketing = make_user(session, "mk@vendor.example", role=Role.MARKETING)
+        pdf = make_pdf(tmp_path / "upload.pdf", ["Launch brochure " * 400])
+        ref = repository.create_document(
+            session, repository_principal(session, marketing), SYSTEM_ACTOR,
+            repository.Upload(path=pdf, filename=FILENAME), title="Launch brochure",
+            audience=AudienceRule(regions=frozenset({"APAC"}), min_tier="gold"), publish=True)
+    with session_scope() as session:
+        version = repository._latest(session, ref.document_id)
+        blob = (version.storage_key, version.storage_version_id)
+    yield {"doc_id": ref.document_id, "bytes": pdf.read_bytes(), "blob": blob}
+
+
+def cached_copy(world):
+    from kbportal.storage import get_blob_store
+
+    return get_blob_store().local_path(*world["blob"])
+
+
+def test_the_checked_upload_is_kept_in_the_read_cache_and_served_from_it(cached_world):
+    copy = cached_copy(cached_world)
+    assert copy is not None and copy.read_bytes() == cached_world["bytes"]
+    response = client_for("gold@apac.example").get(url(cached_world))
+    assert response.status_code == 200 and response.content == cached_world["bytes"]
+    assert "last-modified" not in response.headers
+
+
+def test_a_download_missing_from_the_cache_streams_from_s3_and_is_kept(cached_world):
+    from kbportal.storage import get_blob_store
+
+    get_blob_store().cache.discard(*cached_world["blob"])
+    response = client_for("gold@apac.example").get(url(cached_world))
+    assert response.content == cached_world["bytes"]
+    assert cached_copy(cached_world).read_bytes() == cached_world["bytes"]
+
+
+def test_a_damaged_cache_copy_is_not_served(cached_world):
+    copy = cached_copy(cached_world)
+    copy.write_bytes(copy.read_bytes()[:-10])  # cut short behind kbportal's back
+    response = client_for("gold@apac.example").get(url(cached_world))
+    assert response.content == cached_world["bytes"]
+
+
+def test_ranges_are_served_from_the_cache(cached_world):
+    assert cached_copy(cached_world) is not None
+    response = client_for("gold@apac.example").get(url(cached_world), headers={"Range": "bytes=100-199"})
+    assert response.status_code == 206 and response.content == cached_world["bytes"][100:200]
+
+
+def test_a_cached_document_is_still_not_found_for_a_partner_outside_the_audience(cached_world):
+    assert cached_copy(cached_world) is not None
+    response = client_for("silver@emea.example").get(url(cached_world))
+    assert response.status_code == 404 and cached_world["bytes"][:100] not in response.content
+
+
+def test_with_the_cache_turned_off_downloads_stream_from_s3(use_s3_storage, db, tmp_path, monkeypatch):
+    monkeypatch.setenv("KBPORTAL_BLOB_CACHE_MB", "0")
+    reset_settings()
+    reset_blob_store()
+    with session_scope() as session:
+        apac = make_org(session, "Acme APAC", "APAC", "gold")
+        make_user(session, "gold@apac.example", org=apac)
+        marketing = make_user(session, "mk@vendor.example", role=Role.MARKETING)
+        pdf = make_pdf(tmp_path / "upload.pdf", ["Price list " * 300])
+        ref = repository.create_document(
+            session, repository_principal(session, marketing), SYSTEM_ACTOR,
+            repository.Upload(path=pdf, filename="prices.pdf"), title="Prices",
+            audience=AudienceRule(regions=frozenset({"APAC"})), publish=True)
+    world = {"doc_id": ref.document_id}
+    assert client_for("gold@apac.example").get(url(world)).content == pdf.read_bytes()
+    from kbportal.config import get_settings
+
+    assert not (get_settings().resolved_data_dir / "blob-cache").exists()

@@ -12,13 +12,15 @@ forbidden document looks exactly like a missing one).
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
 from kbportal.db import session_scope
 from kbportal.i18n import best_language
@@ -81,6 +83,10 @@ class _Prepared:
     status: int = 200
     first: bytes = b""
     chunks: object = None
+    path: Path | None = None  # a local file holding the version (then start/end: the bytes to send)
+    stat: os.stat_result | None = None
+    start: int = 0
+    end: int = -1
 
 
 CHUNK = 1024 * 1024
@@ -133,13 +139,22 @@ def _prepare(request_headers, cookie: str | None, client_ip: str, doc_id: int, v
             if start == 0:
                 repository.record_download(session, principal, actor, target)
             return _Prepared(target, etag, {"Location": link, "Cache-Control": "no-store"}, status=307)
-        chunks = (store.iter_bytes(target.key, target.storage_version_id, start, end, chunk_size=CHUNK)
-                  if target.size else iter([b""]))
-        # The first chunk now: when storage is down the client gets a clear 503, not a cut stream.
-        first = next(chunks, b"")
         if not thumbnail and start == 0:
             # One audit event per download; resumed ranges of the same download are not counted again.
             repository.record_download(session, principal, actor, target)
+        local = store.local_path(target.key, target.storage_version_id, target.size) if target.size else None
+        if local is not None:  # on this machine (filesystem store, or the S3 read cache): the server sends it
+            try:
+                return _Prepared(target, etag, headers, status=status, path=local, stat=os.stat(local), start=start,
+                                 end=end)
+            except OSError:  # evicted meanwhile: stream it
+                pass
+        chunks = (store.iter_bytes(target.key, target.storage_version_id, start, end, chunk_size=CHUNK)
+                  if target.size else iter([b""]))
+        if target.size and start == 0 and end == target.size - 1:  # the whole file: keep it for next time
+            chunks = store.caching_stream(target.key, target.storage_version_id, target.size, chunks)
+        # The first chunk now: when storage is down the client gets a clear 503, not a cut stream.
+        first = next(chunks, b"")
         return _Prepared(target, etag, headers, status=status, first=first, chunks=chunks)
 
 
@@ -160,8 +175,30 @@ async def _serve(request: Request, thumbnail: bool) -> Response:
         return _error(request, 503, exc)
     if prepared.status in (304, 307, 416):
         return Response(status_code=prepared.status, headers=prepared.headers)
+    if prepared.path is not None:
+        if prepared.status == 200 and "range" not in request.headers:
+            # The whole file: the server sends it from disk (ASGI pathsend), no bytes through Python.
+            response = FileResponse(prepared.path, headers=prepared.headers, media_type=prepared.target.mime_type,
+                                    stat_result=prepared.stat)
+            del response.headers["last-modified"]  # the cache file's time, not the version's
+            return response
+        return StreamingResponse(_file_slice(prepared.path, prepared.start, prepared.end),
+                                 status_code=prepared.status, media_type=prepared.target.mime_type,
+                                 headers=prepared.headers)
     return StreamingResponse(_prepend(prepared.first, prepared.chunks), status_code=prepared.status,
                              media_type=prepared.target.mime_type, headers=prepared.headers)
+
+
+def _file_slice(path: Path, start: int, end: int):
+    with open(path, "rb") as src:
+        src.seek(start)
+        left = end - start + 1
+        while left > 0:
+            chunk = src.read(min(CHUNK, left))
+            if not chunk:
+                return
+            left -= len(chunk)
+            yield chunk
 
 
 def _prepend(first: bytes, rest):

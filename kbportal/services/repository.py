@@ -964,10 +964,17 @@ def open_thumbnail(session: Session, principal: Principal, doc_id: int,
     version = _downloadable_version(session, principal, doc_id, number)
     if not version.thumbnail_key:
         return None
-    blob = _store().stat(version.thumbnail_key, version.thumbnail_version_id)
+    store = _store()
+    local = store.local_path(version.thumbnail_key, version.thumbnail_version_id)
+    try:
+        size = local.stat().st_size if local is not None else None
+    except OSError:  # evicted meanwhile
+        size = None
+    if size is None:
+        size = store.stat(version.thumbnail_key, version.thumbnail_version_id).size
     stem, _ = filenames.split_extension(version.filename)
     return DownloadTarget(document_id=doc_id, number=version.number, key=version.thumbnail_key,
-                          storage_version_id=version.thumbnail_version_id, size=blob.size,
+                          storage_version_id=version.thumbnail_version_id, size=size,
                           filename=f"{stem}-v{version.number}.png", mime_type="image/png",
                           etag=f"{version.sha256}-thumb", variant="thumbnail")
 

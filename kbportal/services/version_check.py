@@ -76,6 +76,12 @@ def check_version(ctx: jobs.JobContext) -> dict:
             light_blob = store.put_file(light_key, light, "application/pdf")
             light_vid, light_size = light_blob.version_id, light_blob.size
             stored.append((light_key, light_vid))
+        # The checked copies are exactly the stored versions: keep them for downloads (S3 read cache).
+        store.keep_local(key, version_id, local)
+        if thumb_key:
+            store.keep_local(thumb_key, thumb_vid, extracted.thumbnail)
+        if light is not None:
+            store.keep_local(light_key, light_vid, light)
 
     actor = _actor(ctx.created_by)
     with session_scope() as session:

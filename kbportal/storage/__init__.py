@@ -28,28 +28,30 @@ _lock = threading.Lock()
 
 @lru_cache(maxsize=4)
 def _store_for(kind: str, data_dir: str, endpoint: str, access_key: str, secret_key: str, bucket: str,
-               secure: bool, region: str, public_endpoint: str = "") -> BlobStore:
+               secure: bool, region: str, public_endpoint: str = "", cache_mb: int = 0) -> BlobStore:
     if kind == "filesystem":
         from kbportal.storage.filesystem import FilesystemBlobStore
 
         return FilesystemBlobStore(Path(data_dir) / "blobs")
+    from kbportal.storage.cache import BlobCache
     from kbportal.storage.s3 import S3BlobStore
 
+    cache = BlobCache(Path(data_dir) / "blob-cache", cache_mb * 1024 * 1024) if cache_mb > 0 else None
     if endpoint:
         return S3BlobStore(endpoint, access_key, secret_key, bucket, secure=secure, region=region,
-                           public_endpoint=public_endpoint)
+                           public_endpoint=public_endpoint, cache=cache)
     from kbportal.storage import seaweed
 
     conn = seaweed.ensure_running(data_dir)
     return S3BlobStore(conn.endpoint, conn.access_key, conn.secret_key, bucket, secure=False, region=region,
-                       public_endpoint=public_endpoint)
+                       public_endpoint=public_endpoint, cache=cache)
 
 
 def get_blob_store() -> BlobStore:
     s = get_settings()
     with _lock:  # one store (and at most one embedded-server start) per settings
         return _store_for(s.storage, str(s.resolved_data_dir), s.s3_endpoint, s.s3_access_key, s.s3_secret_key,
-                          s.s3_bucket, s.s3_secure, s.s3_region, s.s3_public_endpoint)
+                          s.s3_bucket, s.s3_secure, s.s3_region, s.s3_public_endpoint, s.blob_cache_mb)
 
 
 def reset_blob_store() -> None:

@@ -122,6 +122,22 @@ class BlobStore(Protocol):
 
     def get_bytes(self, key: str, version_id: str | None = None) -> bytes: ...
 
+    def local_path(self, key: str, version_id: str, size: int | None = None) -> Path | None:
+        """A file on this machine holding exactly this version, or None (then stream it).
+        Filesystem store: its own file. S3 store: the node's read cache, when it has it.
+        The path is for reading only, and may vanish later (cache eviction): open it soon."""
+        ...
+
+    def keep_local(self, key: str, version_id: str, path: Path) -> None:
+        """Hand over ``path`` (exactly this version's bytes, e.g. the file check's copy)
+        for ``local_path`` to serve; the store takes the file or leaves it. Never raises."""
+        ...
+
+    def caching_stream(self, key: str, version_id: str, size: int, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        """``chunks`` (a whole-version ``iter_bytes``) unchanged, kept locally as they pass
+        when the store has a read cache (else ``chunks`` itself)."""
+        ...
+
     def download_url(self, key: str, version_id: str, *, filename_header: str, content_type: str,
                      expires=None) -> str | None:
         """A signed link browsers may fetch the version from directly, or None (serve it)."""

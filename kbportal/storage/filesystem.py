@@ -148,6 +148,20 @@ class FilesystemBlobStore:
         src.seek(start)
         return _FileStream(src, last - start + 1, chunk_size)
 
+    def local_path(self, key: str, version_id: str, size: int | None = None) -> Path | None:
+        if not isinstance(version_id, str) or not _VERSION_ID.fullmatch(version_id):
+            return None
+        path = self._key_dir(key) / version_id
+        if not (self._key_dir(key) / f"{version_id}{_META}").exists() or not path.is_file():
+            return None  # deleted (the metadata goes first)
+        return path
+
+    def keep_local(self, key: str, version_id: str, path: Path) -> None:
+        """The version is on local disk already."""
+
+    def caching_stream(self, key: str, version_id: str, size: int, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        return chunks
+
     def download_url(self, key: str, version_id: str, *, filename_header: str, content_type: str,
                      expires=None) -> str | None:
         """Files on local disk have no link of their own: kbportal serves them."""

@@ -28,6 +28,7 @@ from minio import Minio
 from minio.error import InvalidResponseError, S3Error, ServerError
 from minio.versioningconfig import ENABLED, VersioningConfig
 
+from kbportal.storage.cache import BlobCache
 from kbportal.storage.base import (BlobNotFound, EmptyStream, BucketMissing, StorageAuthFailed, StorageError,
                                    StorageRequestFailed, StorageUnavailable, StorageWriteFailed, StoredBlob,
                                    VersioningOff, validate_key)
@@ -52,7 +53,7 @@ class S3BlobStore:
     def __init__(self, endpoint: str, access_key: str, secret_key: str, bucket: str, secure: bool = False,
                  region: str = "us-east-1", *, connect_timeout: float = 3.0, read_timeout: float = 60.0,
                  part_size: int = 16 * MiB, parallel_parts: int = 2, pool_size: int = 16,
-                 public_endpoint: str = "") -> None:
+                 public_endpoint: str = "", cache: BlobCache | None = None) -> None:
         if endpoint.startswith(("http://", "https://")):  # accept a URL as well as host:port
             secure = endpoint.startswith("https://")
             endpoint = endpoint.split("://", 1)[1].rstrip("/")
@@ -90,6 +91,7 @@ class S3BlobStore:
             raise StorageRequestFailed(endpoint=endpoint, detail=str(exc)) from exc
         self._setup_lock = threading.Lock()
         self._bucket_ready = False
+        self.cache = cache  # the node's read cache of versions (see cache.py), or None
 
     def __repr__(self) -> str:
         return f"S3BlobStore({self.endpoint!r}, bucket={self.bucket!r})"
@@ -261,6 +263,20 @@ class S3BlobStore:
         with contextlib.closing(self.iter_bytes(key, version_id)) as chunks:
             return b"".join(chunks)
 
+    def local_path(self, key: str, version_id: str, size: int | None = None) -> Path | None:
+        if self.cache is None or not version_id:
+            return None
+        return self.cache.get(key, version_id, size)
+
+    def keep_local(self, key: str, version_id: str, path: Path) -> None:
+        if self.cache is not None and version_id:
+            self.cache.admit(key, version_id, path, move=True)
+
+    def caching_stream(self, key: str, version_id: str, size: int, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        if self.cache is None or not version_id:
+            return chunks
+        return self.cache.tee(key, version_id, size, chunks)
+
     def list_versions(self, prefix: str = "") -> Iterator[StoredBlob]:
         self._ensure_bucket()
         with self._errors():
@@ -288,6 +304,8 @@ class S3BlobStore:
                     return
                 raise
             self._client.remove_object(self.bucket, key, version_id=version_id)
+        if self.cache is not None:
+            self.cache.discard(key, version_id)
 
     def check(self) -> None:
         """Reach the server, check the credentials, make sure the bucket exists with versioning."""
