@@ -28,7 +28,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import date, datetime, time, timedelta, timezone
@@ -411,7 +412,6 @@ class _Accepted:
     path: Path
     filename: str
     size: int
-    sha256: str
     kind: Kind
 
 
@@ -428,14 +428,14 @@ def _check_upload(upload: Upload) -> int:
     return size
 
 
-def _accept(upload: Upload, size: int, digest: str) -> _Accepted:
+def _accept(upload: Upload, size: int) -> _Accepted:
     name = filenames.sanitize(upload.filename)
     try:
         kind = sniff.sniff(Path(upload.path), name)
     except sniff.Rejected as refusal:
         raise ValidationFailed(refusal.code, field="file", **refusal.params) from None
     name = filenames.with_extension(name, kind.extensions, KNOWN_EXTENSIONS)
-    return _Accepted(path=Path(upload.path), filename=name, size=size, sha256=digest, kind=kind)
+    return _Accepted(path=Path(upload.path), filename=name, size=size, kind=kind)
 
 
 def _put(store: BlobStore, key: str, path: Path, content_type: str, expected_size: int | None = None) -> StoredBlob:
@@ -445,23 +445,72 @@ def _put(store: BlobStore, key: str, path: Path, content_type: str, expected_siz
     return blob
 
 
+# Blob puts run here while the request thread hashes the upload and writes its rows.
+_PUTS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kbportal-put")
+
+
 def _store_version(session: Session, doc_id: int, number: int, accepted: _Accepted, author_id: int | None,
-                   label: str, note: str, publish: bool) -> tuple[DocumentVersion, int]:
-    """Write the blob, then add the version row (flushed, not committed) and its check job."""
+                   label: str, note: str, publish: bool,
+                   meanwhile: Callable[[str], None] | None = None) -> tuple[DocumentVersion, int]:
+    """Write the blob and add the version row and its check job (flushed; the caller commits).
+
+    The put runs on a pool thread while this thread hashes the file, runs ``meanwhile``
+    with the digest (it may refuse the upload by raising: an identical re-upload) and
+    writes the rows: the uploader waits for the slower of the two, not for both. The
+    rows are committed only after the put returned (never a row without bytes); when
+    anything fails after the put began, the new blob is removed again.
+    """
     key = f"{PREFIX}{doc_id}/{accepted.filename}"
-    blob = _put(_store(), key, accepted.path, accepted.kind.mime_type, accepted.size)
-    version = DocumentVersion(
-        document_id=doc_id, number=number, label=label, note=note, filename=accepted.filename,
-        storage_key=key, storage_version_id=blob.version_id, sha256=accepted.sha256, size=accepted.size,
-        mime_type=accepted.kind.mime_type, author_id=author_id, state=VersionState.PROCESSING.value,
-        publish_when_ready=publish,
-    )
-    session.add(version)
-    session.flush()
-    job = jobs.enqueue(session, CHECK_JOB, subject_type="document_version", subject_id=version.id,
-                       payload={"version_id": version.id}, created_by=author_id)
+    store = _store()
+    pending = _PUTS.submit(_put, store, key, accepted.path, accepted.kind.mime_type, accepted.size)
+    version = job = None
+    try:
+        digest = _sha256(accepted.path)
+        if meanwhile is not None:
+            meanwhile(digest)
+        version = DocumentVersion(
+            document_id=doc_id, number=number, label=label, note=note, filename=accepted.filename,
+            storage_key=key, storage_version_id="", sha256=digest, size=accepted.size,
+            mime_type=accepted.kind.mime_type, author_id=author_id, state=VersionState.PROCESSING.value,
+            publish_when_ready=publish,
+        )
+        session.add(version)
+        session.flush()
+        job = jobs.enqueue(session, CHECK_JOB, subject_type="document_version", subject_id=version.id,
+                           payload={"version_id": version.id}, created_by=author_id)
+        version.storage_version_id = pending.result().version_id
+        session.add(version)
+        session.flush()
+    except BaseException:
+        _undo_put(store, key, pending)
+        _forget_rows(session, job, version)
+        raise
     assert job.id is not None
     return version, job.id
+
+
+def _forget_rows(session: Session, *rows) -> None:
+    """Take back rows flushed for an upload that failed, so that even a caller who commits
+    anyway keeps nothing half-made (a caller who rolls back loses them regardless)."""
+    try:
+        for row in rows:
+            if row is not None:
+                session.delete(row)
+        session.flush()
+    except Exception:  # noqa: BLE001 - the session is unusable: the caller's rollback undoes them
+        pass
+
+
+def _undo_put(store: BlobStore, key: str, pending: Future) -> None:
+    """Remove the blob a failed upload wrote (if its put succeeded); never raises, gc is the backstop."""
+    try:
+        blob = pending.result()
+    except BaseException:  # the put failed itself: nothing was written
+        return
+    try:
+        store.delete_version(key, blob.version_id)
+    except Exception:  # noqa: BLE001 - an orphan for gc, not a reason to hide the real error
+        pass
 
 
 def publish_checked(session: Session, actor: Actor, doc: Document, version: DocumentVersion) -> None:
@@ -500,24 +549,29 @@ def create_document(
     label = _clean_short(label, "label", 80)
     note = _clean_note(note)
     size = _check_upload(upload)
-    accepted = _accept(upload, size, _sha256(upload.path))
+    accepted = _accept(upload, size)
 
-    audience_id = access.save_audience(session, rule) if rule is not None else None
     doc = Document(title=title, description=description, doc_type=doc_type, product=product,
-                   source_language=language, audience_id=audience_id, status=Status.DRAFT.value,
+                   source_language=language, status=Status.DRAFT.value,
                    expires_at=expires, created_by=principal.user_id, created_at=now, updated_at=now)
     session.add(doc)
-    session.flush()
+    session.flush()  # the id names the blob
     assert doc.id is not None
+
+    def meanwhile(_digest: str) -> None:  # while the bytes travel to storage
+        doc.audience_id = access.save_audience(session, rule) if rule is not None else None
+        session.add(doc)
+        for tag in tag_list:
+            session.add(DocumentTag(document_id=doc.id, tag=tag))
+
     try:
-        version, job_id = _store_version(session, doc.id, 1, accepted, principal.user_id, label, note, publish)
+        version, job_id = _store_version(session, doc.id, 1, accepted, principal.user_id, label, note, publish,
+                                         meanwhile=meanwhile)
     except BaseException:
         discard_document(session, doc)
         raise
-    for tag in tag_list:
-        session.add(DocumentTag(document_id=doc.id, tag=tag))
     audit.record(session, actor, "document.created", "document", doc.id, title=title, doc_type=doc_type,
-                 filename=version.filename, sha256=accepted.sha256, size=size, mime_type=version.mime_type,
+                 filename=version.filename, sha256=version.sha256, size=size, mime_type=version.mime_type,
                  audience=_audience_dict(rule), expires_at=expires)
     session.flush()
     return VersionRef(document_id=doc.id, number=1, job_id=job_id)
@@ -554,15 +608,21 @@ def add_version(session: Session, principal: Principal, actor: Actor, doc_id: in
     label = _clean_short(label, "label", 80)
     note = _clean_note(note)
     size = _check_upload(upload)
-    accepted = _accept(upload, size, _sha256(upload.path))
+    accepted = _accept(upload, size)
     doc = _editable(session, principal, doc_id)
-    latest = _refuse_duplicate(session, doc.id, accepted.sha256)
+    latest = _latest(session, doc.id)
     number = (latest.number if latest else 0) + 1
-    version, job_id = _store_version(session, doc.id, number, accepted, principal.user_id, label, note, publish)
+
+    def refuse_duplicate(digest: str) -> None:
+        if latest is not None and latest.sha256 == digest:
+            raise ValidationFailed("doc.duplicate_version", field="file", number=latest.number)
+
+    version, job_id = _store_version(session, doc.id, number, accepted, principal.user_id, label, note, publish,
+                                     meanwhile=refuse_duplicate)
     doc.updated_at = utcnow()
     session.add(doc)
     audit.record(session, actor, "document.version_added", "document", doc.id, number=number,
-                 filename=version.filename, sha256=accepted.sha256, size=size, mime_type=version.mime_type,
+                 filename=version.filename, sha256=version.sha256, size=size, mime_type=version.mime_type,
                  label=label, note=note)
     session.flush()
     return VersionRef(document_id=doc.id, number=number, job_id=job_id)
@@ -577,14 +637,6 @@ def check_outcome(session: Session, ref: VersionRef) -> jobs.JobStatus | None:
     if outcome.state == "failed" and not outcome.retryable:
         raise ValidationFailed(outcome.message_code, field="file", **outcome.message_params)
     return outcome
-
-
-def _refuse_duplicate(session: Session, doc_id: int, digest: str) -> DocumentVersion | None:
-    """The latest version; ValidationFailed when it has exactly these bytes."""
-    latest = _latest(session, doc_id)
-    if latest is not None and latest.sha256 == digest:
-        raise ValidationFailed("doc.duplicate_version", field="file", number=latest.number)
-    return latest
 
 
 def publish_version(session: Session, principal: Principal, actor: Actor, doc_id: int, number: int) -> VersionRef:
