@@ -2,6 +2,7 @@
 
 from kbportal.models.audience import Audience, AudienceOrg, AudienceRegion, Status
 from kbportal.models.audit import AuditEvent
+from kbportal.models.cobrand import GeneratedPdf, OrgBranding
 from kbportal.models.document import DocType, Document, DocumentTag, DocumentVersion, VersionState
 from kbportal.models.job import Job, JobState
 from kbportal.models.search import SearchIndexState, SearchLog, SearchOutbox
@@ -10,6 +11,6 @@ from kbportal.models.reference import Region, Tier
 from kbportal.models.user import LoginAttempt, LoginLock, LoginSession, Role, User
 
 __all__ = [
-    "Audience", "AudienceOrg", "AudienceRegion", "AuditEvent", "DocType", "Document", "DocumentTag", "DocumentVersion", "Job", "JobState", "SearchIndexState", "SearchLog", "SearchOutbox", "VersionState", "LoginAttempt", "LoginLock",
-    "LoginSession", "Organisation", "Region", "Role", "Status", "Tier", "User",
+    "Audience", "AudienceOrg", "AudienceRegion", "AuditEvent", "DocType", "Document", "DocumentTag", "DocumentVersion", "GeneratedPdf", "Job", "JobState", "SearchIndexState", "SearchLog", "SearchOutbox", "VersionState", "LoginAttempt", "LoginLock",
+    "LoginSession", "OrgBranding", "Organisation", "Region", "Role", "Status", "Tier", "User",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from kbportal.timeutil import utcnow
@@ -90,3 +90,6 @@ class DocumentVersion(SQLModel, table=True):
     state: str = Field(default=VersionState.READY.value, max_length=20, index=True)
     # "Publish" asked for while the file was still being checked: done when it is ready.
     publish_when_ready: bool = Field(default=False)
+    # Templates (doc_type "template"): the fields the check found (co-branding engine's
+    # ``TemplateFields.to_dict()``); None for every other document.
+    template_fields: dict | None = Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))

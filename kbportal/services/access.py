@@ -32,6 +32,7 @@ from kbportal.models import (
     Audience,
     AudienceOrg,
     AudienceRegion,
+    GeneratedPdf,
     Organisation,
     Role,
     Status,
@@ -85,6 +86,7 @@ PAGE_ROLES: dict[str, frozenset[Role]] = {
     "admin_orgs": frozenset({Role.ADMIN}),
     "admin_users": frozenset({Role.ADMIN, Role.PARTNER_ADMIN}),
     "admin_audit": frozenset({Role.ADMIN}),
+    "admin_system": frozenset({Role.ADMIN}),
 }
 
 # Roles a manager may hand out.
@@ -457,6 +459,45 @@ def can_assign_role(principal: Principal, role: Role) -> bool:
 
 def can_view_audit(principal: Principal) -> bool:
     return principal.active and principal.role == Role.ADMIN
+
+
+# --------------------------------------------------------------------------- co-branding
+
+
+def can_view_branding(principal: Principal, org_id: int | None) -> bool:
+    """See an organisation's branding profile (it prefills the co-brand form): its own
+    members, and staff."""
+    if not principal.active or org_id is None:
+        return False
+    return principal.is_staff or principal.org_id == org_id
+
+
+def can_edit_branding(principal: Principal, org_id: int | None) -> bool:
+    """Change an organisation's branding profile: its partner admins, and admins."""
+    if not principal.active or org_id is None:
+        return False
+    if principal.role == Role.ADMIN:
+        return True
+    return principal.role == Role.PARTNER_ADMIN and principal.org_id == org_id
+
+
+def can_generate_for(principal: Principal, org_id: int | None) -> bool:
+    """Make co-branded PDFs with ``org_id``'s branding: its members for their own
+    organisation; staff for any (to try a template with a partner's branding)."""
+    if not principal.active or org_id is None:
+        return False
+    return principal.is_staff or principal.org_id == org_id
+
+
+def generated_sql_filter(principal: Principal) -> ColumnElement[bool]:
+    """Generated PDFs a principal may list and download: its organisation's; staff all."""
+    if not principal.active:
+        return false()
+    if principal.is_staff:
+        return true()
+    if principal.org_id is not None:
+        return GeneratedPdf.org_id == principal.org_id
+    return false()
 
 
 

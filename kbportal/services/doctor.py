@@ -209,6 +209,46 @@ def check_storage() -> Check:
     return Check("storage", Status.OK, f"{store!r} answers.")
 
 
+def check_search_index() -> Check:
+    """The search index opens and reads, and the indexer keeps up with the outbox.
+
+    Opened read-only here: unlike the app, the doctor never creates a missing index.
+    """
+    from kbportal import db
+    from kbportal.services import indexing, system_status
+    from kbportal.services.search import IndexMissing, SearchIndex, SearchIndexError
+
+    fix = "Run `kbportal reindex` to rebuild it from the database (search keeps answering meanwhile)."
+    path = indexing.index_path()
+    try:
+        index = SearchIndex.open(path)
+        try:
+            index.check()
+        finally:
+            index.close()
+    except IndexMissing:
+        return Check("search index", Status.WARN, f"There is no search index at {path}; search finds nothing.", fix)
+    except SearchIndexError as exc:
+        return Check("search index", Status.WARN, f"The search index at {path} is damaged ({exc}).", fix)
+    if check_database().status != Status.OK:
+        return Check("search index", Status.WARN, f"The search index at {path} reads fine; whether the indexer "
+                     "keeps up is unknown while the database is not ready.", "Fix the database first.")
+    with db.session_scope() as session:
+        status = indexing.status(session)
+    health = system_status.index_health(status)
+    entries = f"{status.stats.doc_count} entr{'y' if status.stats.doc_count == 1 else 'ies'}"
+    if health == system_status.IndexHealth.FAILING:
+        return Check("search index", Status.WARN, f"The indexer's last run failed: {status.last_error}",
+                     "Read the worker's log for the cause; " + fix[0].lower() + fix[1:])
+    if health == system_status.IndexHealth.LAGGING:
+        minutes = max(1, round(status.lag_seconds / 60))
+        return Check("search index", Status.WARN,
+                     f"{status.pending} change(s) wait for the indexer, the oldest for {minutes} min; search "
+                     "shows older content meanwhile.",
+                     "Make sure the worker runs (`kbportal run` starts one, or `kbportal worker`).")
+    return Check("search index", Status.OK, f"{path}: {entries}, {status.pending} change(s) pending.")
+
+
 def check_pdftoppm() -> Check:
     if shutil.which("pdftoppm"):
         return Check("pdftoppm", Status.OK, "pdftoppm is present for PDF thumbnails.")
@@ -259,7 +299,7 @@ def all_checks() -> list[Callable[[], Check]]:
     """The checks in the order they are reported (cheap and fundamental first)."""
     packages = [lambda m=module: check_package(m) for module in REQUIRED_PACKAGES]
     return [check_python, *packages, check_settings, check_data_dir, check_database,
-            check_storage, check_bun, check_node, check_chromium, check_pdftoppm, check_locales]
+            check_storage, check_search_index, check_bun, check_node, check_chromium, check_pdftoppm, check_locales]
 
 
 def _name_of(check: Callable[[], Check]) -> str:

@@ -30,6 +30,7 @@ from kbportal.services.sniff import DAMAGED, Kind, Rejected, sniff
 
 THUMB_SIDE = 480
 RESULT = "result.json"
+NICENESS = 5
 TEXT = "text.txt"
 THUMB = "thumb.png"
 LIGHT = "light.pdf"
@@ -43,6 +44,9 @@ def set_limits(limits: dict) -> None:
     out = int(limits["max_output_bytes"])
     resource.setrlimit(resource.RLIMIT_FSIZE, (out, out))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # Background work: requests (uploads, downloads, pages) come first on a busy machine. Mild,
+    # so a check still finishes well within its wall-clock limit under load.
+    os.nice(NICENESS)
 
 
 # --------------------------------------------------------------------------- helpers

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, update
+from sqlalchemy import event, func, or_, update
 from sqlmodel import Session, col, select
 
 from kbportal.config import get_settings
@@ -290,6 +290,27 @@ def latest_for(session: Session, subject_type: str, subject_id: int, kind: str |
         query = query.where(Job.kind == kind)
     job = session.exec(query.order_by(col(Job.id).desc()).limit(1)).first()
     return _status(job) if job else None
+
+
+def latest_of_kind(session: Session, kind: str) -> JobStatus | None:
+    """The newest job of a kind that has no subject (e.g. the search index rebuild)."""
+    job = session.exec(select(Job).where(Job.kind == kind).order_by(col(Job.id).desc()).limit(1)).first()
+    return _status(job) if job else None
+
+
+def counts_by_state(session: Session, since: datetime) -> dict[str, int]:
+    """Jobs per state (every state present): all that still wait or run, and those that finished since ``since``."""
+    unfinished = (JobState.QUEUED.value, JobState.RUNNING.value)
+    rows = session.exec(select(Job.state, func.count()).where(
+        or_(col(Job.state).in_(unfinished), col(Job.finished_at) >= since)).group_by(Job.state))
+    return {state.value: 0 for state in JobState} | {state: int(count) for state, count in rows}
+
+
+def failures_since(session: Session, since: datetime, limit: int = 50) -> list[JobStatus]:
+    """Jobs that failed since ``since``, newest first (the admin's system page)."""
+    query = (select(Job).where(Job.state == JobState.FAILED.value, col(Job.finished_at) >= since)
+             .order_by(col(Job.finished_at).desc(), col(Job.id).desc()).limit(limit))
+    return [_status(job) for job in session.exec(query)]
 
 
 def retry(session: Session, job_id: int, user_id: int | None) -> None:
