@@ -824,13 +824,17 @@ def verify_cmd(as_json: JsonOpt = False) -> None:
     with _session() as session:
         report = repository.verify(session)
     if as_json:
-        _print_json({"ok": report.ok, "checked": report.checked, "problems": _jsonable(report.problems)})
+        _print_json({"ok": report.ok, "checked": report.checked, "problems": _jsonable(report.problems),
+                     "cache_copies_dropped": report.cache_copies_dropped})
     else:
         for p in report.problems:
             typer.echo(f"document {p.document_id} version {p.number} {p.part}: {p.problem.replace('_', ' ')} "
                        f"({p.key} @ {p.version_id}){': ' + p.detail if p.detail else ''}")
         summary = "all match their checksums" if report.ok else f"{len(report.problems)} problem(s)"
         typer.echo(f"Checked {report.checked} version(s): {summary}.")
+        if report.cache_copies_dropped:
+            typer.echo(f"Removed {report.cache_copies_dropped} damaged local cached copy(ies); downloads read "
+                       "those from storage again.")
     if not report.ok:
         raise typer.Exit(1)
 

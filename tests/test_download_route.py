@@ -299,3 +299,14 @@ def test_with_the_cache_turned_off_downloads_stream_from_s3(use_s3_storage, db, 
     from kbportal.config import get_settings
 
     assert not (get_settings().resolved_data_dir / "blob-cache").exists()
+
+
+def test_verify_drops_a_cached_copy_whose_bytes_changed_and_downloads_read_storage_again(cached_world):
+    copy = cached_copy(cached_world)
+    damaged = bytearray(copy.read_bytes())
+    damaged[100] ^= 0xFF  # same size, different bytes: only a hash notices
+    copy.write_bytes(bytes(damaged))
+    with session_scope() as session:
+        report = repository.verify(session)
+    assert report.ok and report.cache_copies_dropped == 1
+    assert client_for("gold@apac.example").get(url(cached_world)).content == cached_world["bytes"]

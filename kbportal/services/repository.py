@@ -202,6 +202,7 @@ class VerifyProblem:
 class VerifyReport:
     checked: int
     problems: list[VerifyProblem]
+    cache_copies_dropped: int = 0  # local read-cache copies that no longer matched (removed, not a problem)
 
     @property
     def ok(self) -> bool:
@@ -1091,12 +1092,20 @@ def _hash_blob(store: BlobStore, key: str, version_id: str) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+def _hash_file(path: Path) -> tuple[str, int]:
+    try:
+        return _sha256(path), path.stat().st_size
+    except OSError:
+        return "", -1
+
+
 def verify(session: Session, store: BlobStore | None = None) -> VerifyReport:
     """Re-hash every version's bytes from storage; report missing or changed blobs
     (thumbnails and light variants are checked for presence and size)."""
     store = store or _store()
     problems: list[VerifyProblem] = []
-    checked = 0
+    checked = dropped = 0
+    cache = getattr(store, "cache", None)  # the S3 store's node-local copies are checked too
     rows = session.exec(select(DocumentVersion).order_by(col(DocumentVersion.document_id),
                                                           col(DocumentVersion.number)))
     for v in rows:
@@ -1119,6 +1128,10 @@ def verify(session: Session, store: BlobStore | None = None) -> VerifyReport:
             elif digest != v.sha256:
                 problem("original", v.storage_key, v.storage_version_id, "hash_mismatch",
                         f"expected {v.sha256}, found {digest}")
+        if cache is not None and (copy := cache.get(v.storage_key, v.storage_version_id)) is not None:
+            if _hash_file(copy) != (v.sha256, v.size):
+                cache.discard(v.storage_key, v.storage_version_id)  # downloads fall back to storage
+                dropped += 1
         for part, key, vid, size_expected in (("thumbnail", v.thumbnail_key, v.thumbnail_version_id, None),
                                               ("light", v.light_key, v.light_version_id, v.light_size)):
             if not key:
@@ -1133,4 +1146,4 @@ def verify(session: Session, store: BlobStore | None = None) -> VerifyReport:
                 continue
             if size_expected is not None and blob.size != size_expected:
                 problem(part, key, vid, "size_mismatch", f"expected {size_expected} bytes, found {blob.size}")
-    return VerifyReport(checked=checked, problems=problems)
+    return VerifyReport(checked=checked, problems=problems, cache_copies_dropped=dropped)
