@@ -479,6 +479,7 @@ def test_a_storage_failure_during_upload_raises_and_leaves_no_document_or_versio
     session.commit()  # even a caller that commits after the error keeps no half-made document
 
     assert (count(session, Document), count(session, DocumentVersion)) == (0, 0)
+    assert events(session, "document.created") == []  # and no event claims it exists
 
 
 def test_a_storage_outage_during_the_background_check_can_be_retried_and_loses_nothing(world, session, tmp_path,

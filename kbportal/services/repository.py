@@ -559,7 +559,7 @@ def create_document(
     session.flush()  # the id names the blob
     assert doc.id is not None
 
-    def meanwhile(_digest: str) -> None:  # while the bytes travel to storage
+    def meanwhile(digest: str) -> None:  # while the bytes travel to storage
         doc.audience_id = access.save_audience(session, rule) if rule is not None else None
         session.add(doc)
         for tag in tag_list:
@@ -571,6 +571,7 @@ def create_document(
     except BaseException:
         discard_document(session, doc)
         raise
+    # Audited once the bytes are stored (a failed upload leaves no event behind).
     audit.record(session, actor, "document.created", "document", doc.id, title=title, doc_type=doc_type,
                  filename=version.filename, sha256=version.sha256, size=size, mime_type=version.mime_type,
                  audience=_audience_dict(rule), expires_at=expires)
@@ -614,14 +615,14 @@ def add_version(session: Session, principal: Principal, actor: Actor, doc_id: in
     latest = _latest(session, doc.id)
     number = (latest.number if latest else 0) + 1
 
-    def refuse_duplicate(digest: str) -> None:
+    def meanwhile(digest: str) -> None:  # while the bytes travel to storage
         if latest is not None and latest.sha256 == digest:
             raise ValidationFailed("doc.duplicate_version", field="file", number=latest.number)
+        doc.updated_at = utcnow()
+        session.add(doc)
 
     version, job_id = _store_version(session, doc.id, number, accepted, principal.user_id, label, note, publish,
-                                     meanwhile=refuse_duplicate)
-    doc.updated_at = utcnow()
-    session.add(doc)
+                                     meanwhile=meanwhile)
     audit.record(session, actor, "document.version_added", "document", doc.id, number=number,
                  filename=version.filename, sha256=version.sha256, size=size, mime_type=version.mime_type,
                  label=label, note=note)
