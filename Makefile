@@ -25,6 +25,9 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
+	# argos-translate-lt's wheel installs its own test suite as a top-level `tests` package,
+	# which shadows this project's tests/ (imports like `tests.browser.pages`): drop it.
+	rm -rf $(VENV)/lib/python3*/site-packages/tests
 	touch $@
 
 .tools/bin/bun:

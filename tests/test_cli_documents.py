@@ -297,7 +297,7 @@ def test_verify_exits_0_when_intact_and_1_after_a_blob_was_tampered_with(tmp_pat
 
     tampered = kb("verify")
 
-    assert intact == {"ok": True, "checked": 1, "problems": []}
+    assert intact == {"ok": True, "checked": 1, "problems": [], "cache_copies_dropped": 0}
     assert tampered.exit_code == 1
     assert "hash mismatch" in tampered.stdout and "1 problem(s)" in tampered.stdout
 

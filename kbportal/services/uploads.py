@@ -58,3 +58,14 @@ def cleanup(*paths: Path):
     finally:
         for path in paths:
             Path(path).unlink(missing_ok=True)
+
+
+def browser_refusal(reasons: list[list[dict]]) -> ValidationFailed:
+    """Why the browser refused a dropped file before sending it (react-dropzone's errors per
+    rejected file: ``[[{"code": "file-too-large", "message": ...}]]``), as the error the
+    server would have given, so the uploader reads the same sentence either way."""
+    codes = {error.get("code") for errors in reasons or [] for error in errors or [] if isinstance(error, dict)}
+    if "file-too-large" in codes:
+        return ValidationFailed("upload.too_large", field="file", max_mb=get_settings().max_upload_mb)
+    return ValidationFailed("upload.choose_file", field="file")
+

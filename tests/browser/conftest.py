@@ -37,6 +37,9 @@ def _cli(env: dict[str, str], *args: str) -> None:
                    timeout=120)
 
 
+UPLOAD_LIMIT_MB = 5
+
+
 @pytest.fixture(scope="session")
 def portal(tmp_path_factory) -> str:
     """Base URL of a running portal with demo data."""
@@ -44,7 +47,9 @@ def portal(tmp_path_factory) -> str:
         pytest.fail("Debian Chromium is missing: run `make test` (it installs chromium) or apt-get install chromium")
     data_dir = tmp_path_factory.mktemp("portal-data")
     # The real default storage: the app starts the embedded SeaweedFS S3 server itself.
-    env = {k: v for k, v in os.environ.items() if k != "KBPORTAL_STORAGE"} | {"KBPORTAL_DATA_DIR": str(data_dir)}
+    # A small upload limit, so a test can show the browser refusing a larger file before sending it.
+    env = {k: v for k, v in os.environ.items() if k != "KBPORTAL_STORAGE"} | {
+        "KBPORTAL_DATA_DIR": str(data_dir), "KBPORTAL_MAX_UPLOAD_MB": str(UPLOAD_LIMIT_MB)}
     _cli(env, "seed", "--demo")
     port = _free_port()
     ARTIFACTS.mkdir(exist_ok=True)

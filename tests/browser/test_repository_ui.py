@@ -102,3 +102,21 @@ def test_a_file_the_background_check_rejects_is_explained_in_the_upload_dialog(p
     expect(page.get_by_text(EN["doc.encrypted_pdf"])).to_be_visible(timeout=60000)
     page.goto("/studio")
     expect(page.get_by_test_id("doc-card").filter(has_text="Locked brochure")).to_have_count(0)  # nothing kept
+
+
+def test_a_file_over_the_upload_limit_is_refused_by_the_browser_before_anything_is_sent(page: Page, tmp_path):
+    from tests.browser.conftest import UPLOAD_LIMIT_MB
+
+    big = tmp_path / "huge.pdf"
+    big.write_bytes(b"%PDF-1.4\n" + b"0" * ((UPLOAD_LIMIT_MB + 1) * 1024 * 1024))
+    login_ok(page, "marketing@example.com")
+    page.goto("/studio")
+    page.get_by_test_id("studio-new").click()
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(request.url) if "/_upload" in request.url else None)
+    page.locator("#studio-upload input[type=file]").set_input_files(str(big))
+
+    expect(page.get_by_test_id("upload-error")).to_have_text(
+        EN["upload.too_large"].replace("{max_mb}", str(UPLOAD_LIMIT_MB)))
+    expect(page.get_by_test_id("studio-upload").get_by_text("huge.pdf")).to_have_count(0)  # not kept as chosen
+    assert sent == []

@@ -6,6 +6,7 @@ import reflex as rx
 
 from kbportal.i18n import LANGUAGES
 from kbportal.models import DocType
+from kbportal.services import uploads
 from kbportal.ui.components.documents import status_badge, type_label
 from kbportal.ui.components.layout import app_shell, field, not_found_view
 from kbportal.ui.i18n import tr
@@ -266,7 +267,7 @@ def _version_dialog() -> rx.Component:
     return rx.dialog.root(rx.dialog.content(
         rx.dialog.title(tr("document.new_version")),
         rx.vstack(
-            upload_zone(UPLOAD_ID),
+            upload_zone(UPLOAD_ID, S.file_rejected),
             field("document.label", rx.input(value=S.v_label, on_change=S.set_version_field("v_label"),
                                              placeholder=tr("document.label_placeholder"), width="100%")),
             field("document.note", rx.text_area(value=S.v_note, on_change=S.set_version_field("v_note"),
@@ -301,8 +302,9 @@ def upload_progress(state) -> rx.Component:
     )
 
 
-def upload_zone(upload_id: str) -> rx.Component:
-    """Drag-and-drop zone showing the chosen file (shared with the studio)."""
+def upload_zone(upload_id: str, on_rejected) -> rx.Component:
+    """Drag-and-drop zone showing the chosen file (shared with the studio). A file over the
+    upload limit is refused by the browser at once (``on_rejected``), before any byte is sent."""
     return rx.upload(
         rx.vstack(
             rx.icon("cloud-upload", size=32, color=rx.color("accent", 9)),
@@ -312,6 +314,11 @@ def upload_zone(upload_id: str) -> rx.Component:
         ),
         id=upload_id,
         multiple=False,
+        max_size=uploads.max_upload_bytes(),
+        # Only the reasons go to the server (the rejected File itself would be sent along).
+        on_drop_rejected=lambda rejected: [
+            on_rejected(rejected.to(list).map(lambda r: r.to(dict)["errors"])),
+            rx.clear_selected_files(upload_id)],
         border=f"2px dashed {rx.color('accent', 7)}",
         border_radius="var(--radius-3)",
         width="100%",

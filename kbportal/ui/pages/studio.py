@@ -19,7 +19,7 @@ def _new_dialog() -> rx.Component:
     return rx.dialog.root(rx.dialog.content(
         rx.dialog.title(tr("studio.new_title")),
         rx.scroll_area(rx.vstack(
-            upload_zone(UPLOAD_ID),
+            upload_zone(UPLOAD_ID, S.file_rejected),
             rx.cond(S.errors.contains("file"), rx.text(S.errors["file"], size="1", color=rx.color("red", 11),
                                                        role="alert", data_testid="upload-error")),
             field("document.title", rx.input(value=S.n_title, on_change=S.set_new_field("n_title"), width="100%",

@@ -137,6 +137,13 @@ class DocumentState(FormMixin, AudienceFormMixin, SessionState):
         }
 
     @rx.event
+    def file_rejected(self, reasons: list[list[dict]]):
+        """The version dialog shows upload errors in its own callout."""
+        from kbportal.services import uploads
+
+        self.upload_error = uploads.browser_refusal(reasons).message(self.lang or "en")
+
+    @rx.event
     def load(self):
         self.check_result = {}
         self.check_email = ""

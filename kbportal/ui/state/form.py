@@ -12,6 +12,13 @@ class FormMixin(rx.State, mixin=True):
     form_error: str = ""          # an error that belongs to no field, shown above the buttons
     saving: bool = False
 
+    @rx.event
+    def file_rejected(self, reasons: list[list[dict]]):
+        """The browser refused the dropped file before sending anything (too large)."""
+        from kbportal.services import uploads
+
+        self.show_error(uploads.browser_refusal(reasons), inline=frozenset({"file"}))
+
     def clear_errors(self) -> None:
         self.errors, self.form_error = {}, ""
 
