@@ -8,6 +8,7 @@ from kbportal.api.routes import build_api
 from kbportal.ui.components.layout import not_found_view
 from kbportal.ui.pages.admin_audit import admin_audit_page
 from kbportal.ui.pages.admin_orgs import admin_orgs_page
+from kbportal.ui.pages.admin_system import admin_system_page
 from kbportal.ui.pages.admin_users import admin_users_page
 from kbportal.ui.pages.document import document_page
 from kbportal.ui.pages.home import home_page
@@ -17,6 +18,7 @@ from kbportal.ui.pages.profile import profile_page
 from kbportal.ui.pages.search import search_page
 from kbportal.ui.pages.studio import studio_page
 from kbportal.ui.state.admin_orgs import AdminOrgsState
+from kbportal.ui.state.admin_system import AdminSystemState
 from kbportal.ui.state.admin_users import AdminUsersState
 from kbportal.ui.state.audit import AuditState
 from kbportal.ui.state.document import DocumentState
@@ -52,6 +54,8 @@ app.add_page(admin_users_page, route="/admin/users", title="Users",
              on_load=[SessionState.guard("admin_users"), AdminUsersState.load])
 app.add_page(admin_audit_page, route="/admin/audit", title="Audit log",
              on_load=[SessionState.guard("admin_audit"), AuditState.load])
+app.add_page(admin_system_page, route="/admin/system", title="System",
+             on_load=[SessionState.guard("admin_system"), AdminSystemState.load])
 app.add_page(search_page, route="/search", title="Search", on_load=[SessionState.guard("search"), SearchState.load])
 app.add_page(profile_page, route="/profile", title="Profile", on_load=[SessionState.guard("home"), ProfileState.load])
 app.add_page(_not_found_page, route="404", title="Not found")

@@ -49,6 +49,7 @@ def nav_links() -> rx.Component:
     return rx.vstack(
         _nav_item("house", "nav.home", "/", "nav-home"),
         _nav_item("library", "nav.library", "/library", "nav-library"),
+        _nav_item("search", "nav.search", "/search", "nav-search"),
         rx.cond(SessionState.is_staff, _nav_item("upload", "nav.studio", "/studio", "nav-studio")),
         rx.cond(
             SessionState.can_manage_users,
@@ -58,6 +59,7 @@ def nav_links() -> rx.Component:
                 rx.cond(SessionState.is_admin, _nav_item("building-2", "nav.organisations", "/admin/orgs", "nav-orgs")),
                 _nav_item("users", "nav.users", "/admin/users", "nav-users"),
                 rx.cond(SessionState.is_admin, _nav_item("scroll-text", "nav.audit", "/admin/audit", "nav-audit")),
+                rx.cond(SessionState.is_admin, _nav_item("activity", "nav.system", "/admin/system", "nav-system")),
                 spacing="1",
                 width="100%",
             ),
