@@ -8,14 +8,19 @@ so large files do not pass through Python.
 Files never go through Reflex's public upload folder. The browser sends the session
 cookie the UI set; without a session, or without access, the answer is 404 (a
 forbidden document looks exactly like a missing one).
+
+Two kinds of file share this code (``_prepare_file``): document versions (and their
+light variants and thumbnails) and co-branded PDFs (``/api/cobrand/{id}/download``).
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
@@ -24,7 +29,7 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 
 from kbportal.db import session_scope
 from kbportal.i18n import best_language
-from kbportal.services import auth, repository
+from kbportal.services import auth, cobranding, repository
 from kbportal.services.audit import Actor
 from kbportal.services.errors import KbError, NotFound
 from kbportal.storage import get_blob_store
@@ -77,7 +82,7 @@ def _error(request: Request, status: int, exc: KbError) -> JSONResponse:
 
 @dataclass
 class _Prepared:
-    target: repository.DownloadTarget
+    target: Any  # repository.DownloadTarget or cobranding.GeneratedTarget (key, version, size, name, type)
     etag: str
     headers: dict[str, str]
     status: int = 200
@@ -94,8 +99,38 @@ CHUNK = 1024 * 1024
 
 def _prepare(request_headers, cookie: str | None, client_ip: str, doc_id: int, version: int | None, variant: str,
              thumbnail: bool) -> _Prepared:
+    """A document version, its light variant or its thumbnail (see ``_prepare_file``)."""
+
+    def open_target(session, principal):
+        if thumbnail:
+            target = repository.open_thumbnail(session, principal, doc_id, version)
+            if target is None:
+                raise NotFound()
+        else:
+            target = repository.open_download(session, principal, doc_id, version, variant)
+        return target, f'"{target.etag}{"-light" if variant == "light" else ""}"'
+
+    return _prepare_file(request_headers, cookie, client_ip, open_target,
+                         None if thumbnail else repository.record_download, inline=thumbnail)
+
+
+def _prepare_generated(request_headers, cookie: str | None, client_ip: str, generated_id: int) -> _Prepared:
+    """A co-branded PDF of the user's organisation (see ``_prepare_file``)."""
+
+    def open_target(session, principal):
+        target = cobranding.open_generated(session, principal, generated_id)
+        return target, f'"{target.etag}"'
+
+    return _prepare_file(request_headers, cookie, client_ip, open_target, cobranding.record_download)
+
+
+def _prepare_file(request_headers, cookie: str | None, client_ip: str,
+                  open_target: Callable[[Any, Any], tuple[Any, str]], record: Callable[..., None] | None,
+                  inline: bool = False) -> _Prepared:
     """Everything before the bytes flow, in one worker-thread call and one transaction:
-    session, policy, version lookup, the audit event and the first chunk from storage.
+    session, policy and lookup (``open_target(session, principal) -> (target, etag)``), the
+    audit event (``record(session, principal, actor, target)``, once per download; None for
+    thumbnails, which are shown ``inline``) and the first chunk from storage.
     Raises NotFound (404), KbError/StorageError (503)."""
     with session_scope() as session:
         who = auth.resolve_principal(session, cookie)
@@ -103,18 +138,12 @@ def _prepare(request_headers, cookie: str | None, client_ip: str, doc_id: int, v
             raise NotFound()
         principal = who.principal
         actor = Actor(user_id=who.user_id, email=who.email, ip=client_ip)
-        if thumbnail:
-            target = repository.open_thumbnail(session, principal, doc_id, version)
-            if target is None:
-                raise NotFound()
-        else:
-            target = repository.open_download(session, principal, doc_id, version, variant)
-        etag = f'"{target.etag}{"-light" if variant == "light" else ""}"'
+        target, etag = open_target(session, principal)
         headers = {
             "ETag": etag,
             "Accept-Ranges": "bytes",
-            "Cache-Control": "private, max-age=3600" if thumbnail else "private, no-cache",
-            "Content-Disposition": content_disposition("inline" if thumbnail else "attachment", target.filename),
+            "Cache-Control": "private, max-age=3600" if inline else "private, no-cache",
+            "Content-Disposition": content_disposition("inline" if inline else "attachment", target.filename),
             "X-Content-Type-Options": "nosniff",
         }
         if request_headers.get("if-none-match") == etag:
@@ -132,16 +161,16 @@ def _prepare(request_headers, cookie: str | None, client_ip: str, doc_id: int, v
             headers["Content-Range"] = f"bytes {start}-{end}/{target.size}"
         headers["Content-Length"] = str(max(end - start + 1, 0))
         store = get_blob_store()
-        link = None if thumbnail else store.download_url(
+        link = None if inline else store.download_url(
             target.key, target.storage_version_id, filename_header=headers["Content-Disposition"],
             content_type=target.mime_type)
         if link:  # S3 reachable by browsers (KBPORTAL_S3_PUBLIC_ENDPOINT): checked here, bytes from S3
-            if start == 0:
-                repository.record_download(session, principal, actor, target)
+            if record is not None and start == 0:
+                record(session, principal, actor, target)
             return _Prepared(target, etag, {"Location": link, "Cache-Control": "no-store"}, status=307)
-        if not thumbnail and start == 0:
+        if record is not None and start == 0:
             # One audit event per download; resumed ranges of the same download are not counted again.
-            repository.record_download(session, principal, actor, target)
+            record(session, principal, actor, target)
         local = store.local_path(target.key, target.storage_version_id, target.size) if target.size else None
         if local is not None:  # on this machine (filesystem store, or the S3 read cache): the server sends it
             try:
@@ -165,10 +194,15 @@ async def _serve(request: Request, thumbnail: bool) -> Response:
     except ValueError:
         return _error(request, 404, NotFound())
     variant = "light" if request.query_params.get("variant") == "light" else "original"
+    return await _respond(request, _prepare, doc_id, version, variant, thumbnail)
+
+
+async def _respond(request: Request, prepare: Callable[..., _Prepared], *args: Any) -> Response:
+    """Run ``prepare(headers, cookie, client ip, *args)`` on a worker thread and send its file."""
     try:
         prepared = await run_in_threadpool(
-            _prepare, request.headers, request.cookies.get(SESSION_COOKIE),
-            request.client.host if request.client else "", doc_id, version, variant, thumbnail)
+            prepare, request.headers, request.cookies.get(SESSION_COOKIE),
+            request.client.host if request.client else "", *args)
     except NotFound as exc:
         return _error(request, 404, exc)
     except KbError as exc:  # storage or database trouble: say so, nothing was counted
@@ -212,3 +246,12 @@ async def download(request: Request) -> Response:
 
 async def thumbnail(request: Request) -> Response:
     return await _serve(request, thumbnail=True)
+
+
+async def generated_download(request: Request) -> Response:
+    """A co-branded PDF (``/api/cobrand/{generated_id}/download``): 404 for another organisation's."""
+    try:
+        generated_id = int(request.path_params["generated_id"])
+    except ValueError:
+        return _error(request, 404, NotFound())
+    return await _respond(request, _prepare_generated, generated_id)

@@ -35,4 +35,5 @@ def build_api() -> Starlette:
         Route("/api/health", health),
         Route("/api/documents/{doc_id:int}/download", downloads.download),
         Route("/api/documents/{doc_id:int}/thumbnail", downloads.thumbnail),
+        Route("/api/cobrand/{generated_id:int}/download", downloads.generated_download),
     ])

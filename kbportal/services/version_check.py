@@ -7,6 +7,10 @@ becomes ``ready`` (and published, if that was asked for meanwhile). A file the c
 rejects is removed entirely (blob, row, and the document if this was its first
 version); the job keeps the reason as a catalogue key, which is what the uploader sees.
 
+Templates (documents of type ``template``) must also be DOCX or PDF with something to
+fill in: their fields are detected by the co-branding engine (``cobranding.detect_template``)
+and stored on the version; a template the engine cannot use is rejected the same way.
+
 Idempotent: a worker that died half-way leaves the row ``processing`` and the sweep
 runs the job again; a row that is already ready or gone is left alone.
 """
@@ -19,8 +23,8 @@ from pathlib import Path
 from sqlmodel import select
 
 from kbportal.db import session_scope
-from kbportal.models import Document, DocumentVersion, User, VersionState
-from kbportal.services import audit, extraction, jobs, repository
+from kbportal.models import DocType, Document, DocumentVersion, User, VersionState
+from kbportal.services import audit, cobranding, extraction, jobs, repository
 from kbportal.services.audit import Actor
 from kbportal.services.errors import ValidationFailed
 from kbportal.storage import get_blob_store
@@ -48,7 +52,9 @@ def check_version(ctx: jobs.JobContext) -> dict:
             return {}
         key, version_id, filename, size = (version.storage_key, version.storage_version_id, version.filename,
                                            version.size)
-        doc_id, number = version.document_id, version.number
+        doc_id, number, mime_type = version.document_id, version.number, version.mime_type
+        doc = session.get(Document, doc_id)
+        is_template = doc is not None and doc.doc_type == DocType.TEMPLATE.value
     ctx.result.update(document_id=doc_id, number=number, filename=filename)
     store = get_blob_store()
     stored: list[tuple[str, str]] = []  # blobs written here, removed again if the row is gone
@@ -56,7 +62,11 @@ def check_version(ctx: jobs.JobContext) -> dict:
         local = _fetch(key, version_id, work / "upload.bin")
         ctx.progress(15)
         try:
+            if is_template:  # a template of another type: say so before parsing it
+                cobranding.template_kind(mime_type)
             extracted = extraction.extract(local, filename, work)
+            template_fields = cobranding.detect_template(local, mime_type, work / "template") if is_template \
+                else None
         except ValidationFailed as refusal:
             _reject(ctx, version_id=ctx.payload["version_id"], refusal=refusal)
             raise
@@ -95,6 +105,7 @@ def check_version(ctx: jobs.JobContext) -> dict:
         version.text = extracted.text.replace("\x00", "")
         version.thumbnail_key, version.thumbnail_version_id = thumb_key, thumb_vid
         version.light_key, version.light_version_id, version.light_size = light_key, light_vid, light_size
+        version.template_fields = template_fields
         version.state = VersionState.READY.value
         session.add(version)
         session.flush()
@@ -103,6 +114,9 @@ def check_version(ctx: jobs.JobContext) -> dict:
             repository.publish_checked(session, actor, doc, version)
             ctx.result["published"] = True
     ctx.result.update(page_count=extracted.page_count)
+    if template_fields is not None:
+        ctx.result.update(template_fields=list(template_fields["fields"]),
+                          has_logo_frame=template_fields["has_logo_frame"])
     return ctx.result
 
 
