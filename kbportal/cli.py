@@ -35,6 +35,7 @@ from kbportal.services import access, demo, doctor, jobs, orgs, reference, repos
 from kbportal.services.audit import Actor
 from kbportal.services.demo import CLI_ACTOR, SYSTEM
 from kbportal.services.errors import KbError
+from kbportal.cli_translate import translate_app
 
 app = typer.Typer(help="Partner knowledge base and document portal.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
@@ -51,6 +52,7 @@ doc_app = typer.Typer(help="Upload, publish, list and download documents, acting
 doc_version_app = typer.Typer(help="Versions of a document.", no_args_is_help=True)
 app.add_typer(doc_app, name="doc")
 doc_app.add_typer(doc_version_app, name="version")
+app.add_typer(translate_app, name="translate")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 PROMPTED = "{} (asked for, hidden, in a terminal when omitted)."
@@ -858,6 +860,156 @@ def gc_cmd(
         typer.echo(f"{verb} {blob.key} @ {blob.version_id} ({blob.size} bytes)")
     typer.echo(f"{verb} {len(report.removed)} unreferenced file version(s), {report.bytes_removed} bytes; "
                f"{report.kept_recent} younger than {grace_minutes} minute(s) kept; {report.scanned} scanned.")
+
+
+# --------------------------------------------------------------------------- co-branding
+
+
+def _show_branding(info: Any, as_json: bool, verb: str) -> None:
+    if as_json:
+        _print_json(_jsonable(info))
+        return
+    typer.echo(f"{verb} the branding of {info.org_name!r} (version {info.version}).")
+    logo = f"{info.logo_mime_type}, {info.logo_width} x {info.logo_height} px" if info.has_logo else ""
+    rows = [("company name", info.partner_name), ("contact", info.contact_name), ("email", info.email),
+            ("phone", info.phone), ("address", info.address.replace("\n", " / ")), ("website", info.website),
+            ("footer", info.footer), ("brand colour", info.brand_colour), ("logo", logo)]
+    _print_table(["field", "value"], rows)
+
+
+def _org_for_branding(session: Session, principal: access.Principal, name: str) -> int:
+    """The organisation named: the user's own (partner users may not list organisations),
+    else one the user may list; unknown names exit 1."""
+    if principal.org_id is not None:
+        own = orgs.organisation_of(session, session.get(User, principal.user_id))
+        if own is not None and own.name.casefold() == name.strip().casefold():
+            return own.id
+    return orgs.find_org_by_name(session, principal, name).id
+
+
+@org_app.command("brand")
+def org_brand(
+    name: Annotated[str, typer.Argument(help="Organisation name.")],
+    as_email: AsOpt,
+    display_name: Annotated[str | None, typer.Option("--display-name", help="Company name printed on co-branded "
+                                                                           "PDFs (partner_name).")] = None,
+    contact: Annotated[str | None, typer.Option("--contact", help="Contact person (partner_contact).")] = None,
+    email: Annotated[str | None, typer.Option(help="Contact email (partner_email).")] = None,
+    phone: Annotated[str | None, typer.Option(help="Phone number (partner_phone).")] = None,
+    website: Annotated[str | None, typer.Option(help="Website, e.g. https://example.com (partner_website).")] = None,
+    address: Annotated[str | None, typer.Option(help=r"Postal address (partner_address); \n starts a new "
+                                                     "line.")] = None,
+    color: Annotated[str | None, typer.Option("--color", metavar="#RRGGBB", help="Brand colour.")] = None,
+    footer: Annotated[str | None, typer.Option(help="Co-brand footer line (partner_footer).")] = None,
+    logo: Annotated[Path | None, typer.Option(help="Logo file: PNG or JPEG (partner_logo).")] = None,
+    remove_logo: Annotated[bool, typer.Option("--remove-logo", help="Remove the logo.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show or change an organisation's branding profile for co-branded PDFs.
+
+    Partner admins change their own organisation's profile, admins any. Without options it is shown; "" clears a field.
+    """
+    from kbportal.services import branding
+
+    if logo is not None and not logo.is_file():
+        _fail(translate("en", "doc.file_not_found", path=str(logo)))
+    changes = {"partner_name": display_name, "contact_name": contact, "email": email, "phone": phone,
+               "address": address.replace("\\n", "\n") if address is not None else None, "website": website,
+               "footer": footer, "brand_colour": color}
+    with _session() as session:
+        principal, actor = _acting(session, as_email)
+        org_id = _org_for_branding(session, principal, name)
+        before = branding.get_profile(session, principal, org_id)
+        if all(v is None for v in changes.values()) and logo is None and not remove_logo:
+            _show_branding(before, as_json, "Showing")
+            return
+        info = branding.update_profile(session, principal, actor, org_id, logo_path=logo, remove_logo=remove_logo,
+                                       **changes)
+    _show_branding(info, as_json, "Updated" if info.version != before.version else "Nothing changed in")
+
+
+def _field_values(values: list[str] | None) -> dict[str, str]:
+    """``--field name=value`` options as a dict (usage error without "=")."""
+    out: dict[str, str] = {}
+    for item in values or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            _fail(f"--field takes name=value, e.g. --field event_date='12 March'; got {item!r}.", code=2)
+        out[name.strip()] = value.replace("\\n", "\n")
+    return out
+
+
+def _await_generation(job_id: int) -> jobs.JobStatus:
+    """Run a generation job here unless a worker has it (a failure for a passing reason is
+    tried again at once, up to the job's attempts), wait for the end, fail with its sentence."""
+    import time
+
+    with _guard():
+        while True:
+            jobs.run(job_id)  # a no-op when a worker already has it
+            with db.session_scope() as session:
+                outcome = jobs.status_unchecked(session, job_id)
+            if outcome.finished:
+                break
+            if outcome.state == "running":  # a worker runs it
+                outcome = jobs.wait(job_id, timeout=600)
+                if not outcome.finished:
+                    _fail("The PDF is still being made; run the command again in a moment to fetch it.")
+                break
+            time.sleep(1)  # queued again after a passing failure: give LibreOffice a moment
+    if outcome.state == "failed":
+        err = outcome.error
+        assert err is not None
+        _fail(err.message("en") + (" Running the command again retries it." if outcome.retryable else ""))
+    return outcome
+
+
+@app.command("cobrand")
+def cobrand_cmd(
+    template_id: Annotated[int, typer.Argument(help="Document id of the template (`kbportal doc list --as "
+                                                   "EMAIL` shows them, type template).")],
+    as_email: AsOpt,
+    out: Annotated[Path, typer.Option("--out", help="PDF file to write (or a folder: the generated name is "
+                                                    "used).")],
+    field: Annotated[list[str] | None, typer.Option("--field", metavar="NAME=VALUE",
+                                                    help=r"A value for this PDF only, e.g. event_date='12 March' "
+                                                         r"or partner_phone=... (repeat; \n starts a new line).")]
+    = None,
+    org_name: Annotated[str | None, typer.Option("--org", help="Staff: use this organisation's branding "
+                                                               "(default: the user's own).")] = None,
+    version: Annotated[int | None, typer.Option("--version", help="Staff: a version of the template other than "
+                                                                  "the published one.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Make a co-branded PDF of a template with the user's organisation branding.
+
+    A PDF made before from the same inputs is reused at once. Audited. Exits 1 with the reason on failure.
+    """
+    from kbportal.services import cobranding
+
+    overrides = _field_values(field)
+    if not (out if out.is_dir() else out.parent).is_dir():  # say so before making the PDF
+        _fail(translate("en", "doc.cannot_write", path=str(out)))
+    with _session() as session:
+        principal, actor = _acting(session, as_email)
+        org_id = orgs.find_org_by_name(session, principal, org_name).id if org_name else None
+        ref = cobranding.request(session, principal, actor, template_id, overrides, org_id=org_id, version=version)
+    generated_id = ref.generated_id
+    if ref.job_id is not None:
+        outcome = _await_generation(ref.job_id)
+        generated_id = outcome.result.get("generated_id")
+    with _session() as session:
+        principal, actor = _acting(session, as_email)
+        target = cobranding.open_generated(session, principal, int(generated_id))
+        destination = out / target.filename if out.is_dir() else out
+        _stream_to(target, destination)
+        cobranding.record_download(session, principal, actor, target)
+    if as_json:
+        _print_json({"id": target.generated_id, "cached": ref.cached, "size": target.size,
+                     "output": str(destination), "filename": target.filename, "job_id": ref.job_id})
+    else:
+        made = "reused the PDF made before" if ref.cached else "made it now"
+        typer.echo(f"Saved the co-branded PDF to {destination} ({target.size} bytes; {made}).")
 
 
 if __name__ == "__main__":

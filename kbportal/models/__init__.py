@@ -8,9 +8,10 @@ from kbportal.models.job import Job, JobState
 from kbportal.models.search import SearchIndexState, SearchLog, SearchOutbox
 from kbportal.models.org import Organisation
 from kbportal.models.reference import Region, Tier
+from kbportal.models.translation import TranslationSegment
 from kbportal.models.user import LoginAttempt, LoginLock, LoginSession, Role, User
 
 __all__ = [
-    "Audience", "AudienceOrg", "AudienceRegion", "AuditEvent", "DocType", "Document", "DocumentTag", "DocumentVersion", "GeneratedPdf", "Job", "JobState", "SearchIndexState", "SearchLog", "SearchOutbox", "VersionState", "LoginAttempt", "LoginLock",
+    "Audience", "AudienceOrg", "AudienceRegion", "AuditEvent", "DocType", "Document", "DocumentTag", "DocumentVersion", "GeneratedPdf", "Job", "JobState", "SearchIndexState", "SearchLog", "SearchOutbox", "TranslationSegment", "VersionState", "LoginAttempt", "LoginLock",
     "LoginSession", "OrgBranding", "Organisation", "Region", "Role", "Status", "Tier", "User",
 ]
