@@ -97,6 +97,17 @@ def test_updates_and_deletes_in_unmerged_segments_are_seen_by_a_reused_searcher(
     assert ids(search(index, "switch")) == [1]
 
 
+def test_an_entry_replaced_again_and_again_across_commits_and_merges_is_found_once(index):
+    for round_ in range(6):  # each replacement deletes the copy in an older, maybe merged, segment
+        index.apply([entry(1, f"Router edition{round_}"), entry(100 + round_, "Switch")], [])
+        if round_ == 3:
+            index.compact()
+    assert ids(search(index, "router")) == [1]
+    assert keys(search(index, "edition5")) == ["document:1:en"]
+    assert keys(search(index, "edition4")) == []
+    assert index.stats().doc_count == 7
+
+
 def test_compact_merges_small_segments_without_changing_results(index):
     for i in range(1, 8):
         index.apply([entry(i, f"Router {i}")], [])

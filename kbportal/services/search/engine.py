@@ -797,6 +797,9 @@ class SearchIndex:
         self._segments: dict[str, _Segment] = {}
         self._ordinals: dict[bytes, int] = {}
         self._pending: list | None = None  # ops recorded while a rebuild runs
+        # Writers' key lookups: one reader per (index folder, segment id), kept across commits
+        # (a segment's terms never change; see ``_live_docnums``).
+        self._key_readers: dict[tuple[str, str], object] = {}
 
     # -- opening
 
@@ -984,15 +987,47 @@ class SearchIndex:
             merge = len(docs) + len(delete_keys) >= MERGE_BATCH or len(ix._segments()) > MAX_SEGMENTS
         writer = ix.writer(timeout=WRITE_TIMEOUT, limitmb=128)
         try:
+            keys = [doc["key"] for doc in docs] + delete_keys
+            for docnum in self._live_docnums(ix, writer.segments, keys):  # replaced or removed
+                writer.delete_document(docnum)
             for doc in docs:
                 if doc["key"] not in doomed:
-                    writer.update_document(**doc)
-            for key in delete_keys:
-                writer.delete_by_term("key", key)
+                    writer.add_document(**doc)
             writer.commit(mergetype=(policy or tiered_merge) if merge else NO_MERGE)
         except BaseException:
             writer.cancel()
             raise
+
+    def _live_docnums(self, ix, segments, keys: list[str]) -> list[int]:
+        """Index-wide docnums (the writer's numbering) of the entries with these keys.
+
+        What Whoosh's ``update_document``/``delete_by_term`` do, without opening a reader
+        on every segment at every commit (that grew with the segment count and was most
+        of the cost of a one-entry commit). Readers are cached per segment id: a segment's
+        terms never change, only its deletions, and deleting an already deleted document
+        again is harmless, so a reader with older deletions is still right.
+        """
+        from whoosh.reading import SegmentReader
+
+        if not keys or not segments:
+            return []
+        folder = str(getattr(ix.storage, "folder", id(ix.storage)))
+        wanted = [k.encode("utf-8") for k in dict.fromkeys(keys)]
+        current = {(folder, segment.segment_id()) for segment in segments}
+        for cached in [c for c in self._key_readers if c[0] == folder and c not in current]:
+            self._key_readers.pop(cached).close()
+        found: list[int] = []
+        offset = 0
+        for segment in segments:
+            cache_key = (folder, segment.segment_id())
+            reader = self._key_readers.get(cache_key)
+            if reader is None:
+                reader = self._key_readers[cache_key] = SegmentReader(ix.storage, ix.schema, segment)
+            for btext in wanted:
+                if ("key", btext) in reader:
+                    found.extend(offset + local for local in _posting_ids(reader, "key", btext))
+            offset += segment.doc_count_all()
+        return found
 
     def compact(self) -> int:
         """Merge the small segments (what ``apply`` skips for small batches) into
