@@ -38,6 +38,18 @@ def _outage(ctx: jobs.JobContext) -> dict:
     raise ConnectionError("storage went away")
 
 
+_OUTAGES = {"left": 1}
+
+
+@jobs.handler("test.system_ok_after_outage")
+def _ok_after_outage(ctx: jobs.JobContext) -> dict:
+    """Fails once (a passing outage), then works: a retry succeeds."""
+    if _OUTAGES["left"]:
+        _OUTAGES["left"] -= 1
+        raise ConnectionError("storage went away")
+    return {}
+
+
 @pytest.fixture
 def world(db):
     with Session(db) as session:
@@ -304,6 +316,38 @@ def test_failed_jobs_are_listed_newest_first_with_their_reason_and_whether_they_
     assert [(j.id, j.retryable) for j in failed] == [(passing, True), (final, False)]
     assert isinstance(failed[1].error, KbError) and failed[1].error.code == "job.unknown_kind"
     assert "test.no_such_kind" in failed[1].error.message("en")
+
+
+def retry_as(world, who: str, job_id: int) -> None:
+    with kbdb.session_scope() as session:
+        user = session.get(User, world[who])
+        system_status.retry_job(session, principal_of(session, user), actor_of(user), job_id)
+
+
+def test_an_admin_retries_a_failed_job_someone_else_started_and_it_is_audited(world):
+    passing = enqueue("test.system_ok_after_outage")
+
+    retry_as(world, "admin", passing)
+
+    with kbdb.session_scope() as session:
+        assert jobs.status_unchecked(session, passing).state == "done"
+        assert session.exec(select(AuditEvent).where(AuditEvent.action == "job.retried")).one().target_id == str(passing)
+
+
+def test_a_job_that_failed_for_good_cannot_be_retried(world):
+    final = enqueue("test.no_such_kind")
+    with pytest.raises(KbError) as refused:
+        retry_as(world, "admin", final)
+    assert refused.value.code == "job.not_retryable"
+
+
+@pytest.mark.parametrize("who", ["marketing", "partner_admin", "partner_user"])
+def test_only_admins_may_retry_jobs_from_the_system_page(world, who):
+    passing = enqueue("test.system_outage")
+    with pytest.raises(NotFound):
+        retry_as(world, who, passing)
+    with kbdb.session_scope() as session:
+        assert jobs.status_unchecked(session, passing).state == "failed"
 
 
 def test_jobs_that_failed_more_than_a_day_ago_are_not_listed(world):

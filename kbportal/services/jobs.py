@@ -313,9 +313,10 @@ def failures_since(session: Session, since: datetime, limit: int = 50) -> list[J
     return [_status(job) for job in session.exec(query)]
 
 
-def retry(session: Session, job_id: int, user_id: int | None) -> None:
-    """Queue a job that failed for a passing reason (storage outage) once more."""
-    current = status(session, job_id, user_id)
+def retry(session: Session, job_id: int, user_id: int | None, *, any_owner: bool = False) -> None:
+    """Queue a job that failed for a passing reason (storage outage) once more. Only its
+    owner may, unless ``any_owner`` (the caller checked that the user is an admin)."""
+    current = status_unchecked(session, job_id) if any_owner else status(session, job_id, user_id)
     if not (current.state == JobState.FAILED.value and current.retryable):
         raise KbError("job.not_retryable")
     session.execute(update(Job).where(col(Job.id) == job_id).values(

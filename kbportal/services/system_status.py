@@ -153,6 +153,13 @@ def request_reindex(session: Session, principal: Principal, actor: Actor) -> int
     return job_id
 
 
+def retry_job(session: Session, principal: Principal, actor: Actor, job_id: int) -> None:
+    """Queue a failed, retryable job again, whoever started it (admins, from the System page)."""
+    _require_admin(principal)
+    jobs.retry(session, job_id, principal.user_id, any_owner=True)
+    audit.record(session, actor, "job.retried", "job", job_id)
+
+
 def _index(session: Session) -> IndexOverview:
     status = indexing.status(session)
     stats = status.stats

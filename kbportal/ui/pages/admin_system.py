@@ -222,8 +222,14 @@ def _storage_card() -> rx.Component:
 
 
 def _retry_badge(job: dict) -> rx.Component:
-    return rx.cond(job["retryable"], rx.badge(tr("system.retryable"), color_scheme="amber"),
-                   rx.badge(tr("system.final"), color_scheme="gray"))
+    return rx.cond(
+        job["retryable"],
+        rx.hstack(
+            rx.badge(tr("system.retryable"), color_scheme="amber"),
+            rx.button(rx.icon("rotate-ccw", size=14), tr("common.retry"), size="1", variant="soft",
+                      on_click=S.retry_job(job["id"]), data_testid="retry-job"),
+            spacing="2", align="center", wrap="wrap"),
+        rx.badge(tr("system.final"), color_scheme="gray"))
 
 
 def _kind(job: dict) -> rx.Component:

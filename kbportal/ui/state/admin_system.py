@@ -212,6 +212,17 @@ class AdminSystemState(TableMixin, SessionState):
         self.auto_refresh_on = True
         return AdminSystemState.auto_refresh
 
+    @rx.event
+    def retry_job(self, job_id: int):
+        """Queue a failed job again (the list refreshes with the next tick)."""
+        try:
+            with session_scope() as session:
+                system_status.retry_job(session, self.principal(session), self.actor(), int(job_id))
+        except KbError as exc:
+            return rx.toast.error(self.error_text(exc))
+        self._reload()
+        return rx.toast.success(self.tr("system.retry_queued"))
+
     @rx.event(background=True)
     async def auto_refresh(self):
         """Refresh every few seconds, and at once when the user switches language; while a
