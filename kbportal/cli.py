@@ -36,6 +36,7 @@ from kbportal.services.audit import Actor
 from kbportal.services.demo import CLI_ACTOR, SYSTEM
 from kbportal.services.errors import KbError
 from kbportal.cli_translate import translate_app
+from kbportal.cli_variants import doc_variants_app
 
 app = typer.Typer(help="Partner knowledge base and document portal.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
@@ -52,6 +53,7 @@ doc_app = typer.Typer(help="Upload, publish, list and download documents, acting
 doc_version_app = typer.Typer(help="Versions of a document.", no_args_is_help=True)
 app.add_typer(doc_app, name="doc")
 doc_app.add_typer(doc_version_app, name="version")
+doc_app.add_typer(doc_variants_app)  # doc translate, doc variants
 app.add_typer(translate_app, name="translate")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]

@@ -31,7 +31,8 @@ from sqlalchemy import delete, event, func
 from sqlmodel import Session, col, select
 
 from kbportal.config import get_settings
-from kbportal.models import Document, DocumentTag, DocumentVersion, SearchIndexState, SearchOutbox, Status
+from kbportal.models import (Document, DocumentTag, DocumentVariant, DocumentVersion, SearchIndexState, SearchOutbox,
+                             Status)
 from kbportal.services import access
 from kbportal.services.search import LANGUAGES, IndexStats, SearchEntry, SearchIndex, make_key, open_index
 from kbportal.timeutil import utcnow
@@ -102,12 +103,26 @@ def document_entries(session: Session, doc_id: int) -> list[SearchEntry]:
     if language not in LANGUAGES:
         language = "en"
     published = doc.published_at or doc.updated_at
-    return [SearchEntry(
+    fields = access.index_fields(guarded)
+    entries = [SearchEntry(
         key=make_key("document", doc_id, language), kind="document", object_id=doc_id, language=language,
         title=doc.title, description=doc.description, body=version.text or "", tags=tags, doc_type=doc.doc_type,
         product=doc.product, published_at=_aware(published), updated_at=_aware(doc.updated_at),
-        access=access.index_fields(guarded), source_language=language, url=f"/documents/{doc_id}",
+        access=fields, source_language=language, url=f"/documents/{doc_id}",
     )]
+    # Ready translated variants (also stale ones: partners read them with a notice), under their language.
+    variants = session.exec(select(DocumentVariant).where(DocumentVariant.document_id == doc_id,
+                                                          DocumentVariant.state == "ready"))
+    for variant in variants:
+        if variant.language == language or variant.language not in LANGUAGES:
+            continue
+        entries.append(SearchEntry(
+            key=make_key("document", doc_id, variant.language), kind="document", object_id=doc_id,
+            language=variant.language, title=variant.title or doc.title, description=variant.description,
+            body=variant.text, tags=tags, doc_type=doc.doc_type, product=doc.product,
+            published_at=_aware(published), updated_at=_aware(variant.updated_at), access=fields,
+            source_language=language, is_translation=True, url=f"/documents/{doc_id}?lang={variant.language}"))
+    return entries
 
 
 def _document_ids(session: Session) -> Iterator[int]:

@@ -88,7 +88,7 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
 
 def _load_handlers() -> None:
     """Import the modules that register handlers (the worker may not have imported them)."""
-    from kbportal.services import cobranding, indexing, version_check  # noqa: F401
+    from kbportal.services import cobranding, indexing, variants, version_check  # noqa: F401
 
 
 # --------------------------------------------------------------------------- enqueue and dispatch

@@ -19,7 +19,8 @@ Rules that hold everywhere here:
 * Versions never change. Publishing points the document at one of them; rolling
   back is publishing an older one. Archiving hides a document from partners.
 * Object keys are readable: ``documents/<id>/<file name>``, thumbnails
-  ``documents/<id>/thumbs/v<n>.png``, light variants ``documents/<id>/light/<file name>``;
+  ``documents/<id>/thumbs/v<n>.png``, light variants ``documents/<id>/light/<file name>``,
+  translations ``documents/<id>/variants/v<n>/<lang>/<file name>`` (``variants``);
   the store keeps every version of a key, the row records which one is its own.
 """
 
@@ -41,8 +42,8 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from kbportal.config import get_settings
-from kbportal.models import (AuditEvent, DocType, Document, DocumentTag, DocumentVersion, Organisation, Region, Status,
-                             Tier, User, VersionState)
+from kbportal.models import (AuditEvent, DocType, Document, DocumentTag, DocumentVariant, DocumentVersion, Organisation,
+                             Region, Status, Tier, User, VersionState)
 from kbportal.services import access, audit, filenames, indexing, jobs, sniff
 from kbportal.services.access import Action, AudienceRule, Principal
 from kbportal.services.audit import Actor
@@ -525,6 +526,8 @@ def publish_checked(session: Session, actor: Actor, doc: Document, version: Docu
     session.add(doc)
     session.flush()
     indexing.note_change(session, "document", doc.id)
+    from kbportal.services import variants  # variants import this module
+    variants.mark_stale_on_publish(session, doc, version)
     audit.record(session, actor, "document.published", "document", doc.id, number=version.number,
                  previous=previous.number if previous else None)
 
@@ -1054,6 +1057,9 @@ def _referenced(session: Session) -> set[tuple[str, str]]:
             refs.add((tkey, tvid))
         if lkey:
             refs.add((lkey, lvid))
+    # Translated DOCX files and uploaded localized files of variants (services/variants.py).
+    refs.update((key, vid) for key, vid in session.exec(
+        select(DocumentVariant.storage_key, DocumentVariant.storage_version_id).where(DocumentVariant.storage_key != "")))
     return refs
 
 
