@@ -267,3 +267,19 @@ def test_a_logo_outside_the_limits_is_refused_with_a_reason(world, session, tmp_
     session.rollback()
     assert profile(session, world.paul, world.alpha).version == 0
     assert list(get_blob_store().list_versions("branding/")) == []
+
+
+def test_gc_keeps_the_current_logo_and_removes_replaced_ones(world, session, tmp_path):
+    from datetime import timedelta
+
+    from kbportal.services import repository
+    from kbportal.storage import get_blob_store
+
+    update(session, world.paul, world.alpha, logo_path=logo_file(tmp_path))
+    update(session, world.paul, world.alpha, logo_path=logo_file(tmp_path, "logo.jpg", fmt="JPEG"))
+
+    report = repository.gc(session, grace=timedelta(0))
+
+    assert [r.key for r in report.removed] == [f"branding/{world.alpha}/logo-1.png"]
+    assert [b.key for b in get_blob_store().list_versions("branding/")] == [f"branding/{world.alpha}/logo-2.jpg"]
+    assert branding.open_logo(session, principal_of(session, world.paul), world.alpha) is not None

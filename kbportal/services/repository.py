@@ -42,8 +42,8 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from kbportal.config import get_settings
-from kbportal.models import (AuditEvent, DocType, Document, DocumentTag, DocumentVariant, DocumentVersion, Organisation,
-                             Region, Status, Tier, User, VersionState)
+from kbportal.models import (AuditEvent, DocType, Document, DocumentTag, DocumentVariant, DocumentVersion, GeneratedPdf,
+                             Organisation, OrgBranding, Region, Status, Tier, User, VersionState)
 from kbportal.services import access, audit, filenames, indexing, jobs, sniff
 from kbportal.services.access import Action, AudienceRule, Principal
 from kbportal.services.audit import Actor
@@ -1060,13 +1060,22 @@ def _referenced(session: Session) -> set[tuple[str, str]]:
     # Translated DOCX files and uploaded localized files of variants (services/variants.py).
     refs.update((key, vid) for key, vid in session.exec(
         select(DocumentVariant.storage_key, DocumentVariant.storage_version_id).where(DocumentVariant.storage_key != "")))
+    # Organisations' current logos (older ones are no longer used) and co-branded PDFs.
+    refs.update((key, vid) for key, vid in session.exec(
+        select(OrgBranding.logo_key, OrgBranding.logo_version_id).where(OrgBranding.logo_key != "")))
+    refs.update((key, vid) for key, vid in session.exec(
+        select(GeneratedPdf.storage_key, GeneratedPdf.storage_version_id)))
     return refs
+
+
+# What gc sweeps: every prefix kbportal writes blobs under, whose rows ``_referenced`` reads.
+GC_PREFIXES = (PREFIX, "branding/", "generated/")
 
 
 def gc(session: Session, dry_run: bool = False, grace: timedelta = timedelta(hours=1),
        store: BlobStore | None = None) -> GcReport:
-    """Remove blob versions under ``documents/`` that no version row references (originals,
-    thumbnails and light variants all count). Blobs younger than ``grace`` are kept (an
+    """Remove blob versions under ``GC_PREFIXES`` that no row references (originals,
+    thumbnails, light and translated variants, logos, co-branded PDFs). Blobs younger than ``grace`` are kept (an
     upload may be between writing its blob and committing its row); a blob whose age the
     store does not report counts as young unless ``grace`` is zero."""
     store = store or _store()
@@ -1074,7 +1083,7 @@ def gc(session: Session, dry_run: bool = False, grace: timedelta = timedelta(hou
     cutoff = utcnow() - grace
     scanned = kept = removed_bytes = 0
     removed: list[BlobRef] = []
-    for blob in list(store.list_versions(PREFIX)):
+    for blob in [b for prefix in GC_PREFIXES for b in store.list_versions(prefix)]:
         scanned += 1
         if (blob.key, blob.version_id) in refs:
             continue
