@@ -10,6 +10,8 @@ from kbportal.ui.pages.admin_audit import admin_audit_page
 from kbportal.ui.pages.admin_orgs import admin_orgs_page
 from kbportal.ui.pages.admin_system import admin_system_page
 from kbportal.ui.pages.admin_users import admin_users_page
+from kbportal.ui.pages.branding import branding_page
+from kbportal.ui.pages.cobrand import cobrand_page
 from kbportal.ui.pages.document import document_page
 from kbportal.ui.pages.home import home_page
 from kbportal.ui.pages.library import library_page
@@ -21,6 +23,8 @@ from kbportal.ui.state.admin_orgs import AdminOrgsState
 from kbportal.ui.state.admin_system import AdminSystemState
 from kbportal.ui.state.admin_users import AdminUsersState
 from kbportal.ui.state.audit import AuditState
+from kbportal.ui.state.branding import BrandingState
+from kbportal.ui.state.cobrand import CobrandState
 from kbportal.ui.state.document import DocumentState
 from kbportal.ui.state.home import HomeState
 from kbportal.ui.state.library import LibraryState
@@ -57,5 +61,10 @@ app.add_page(admin_audit_page, route="/admin/audit", title="Audit log",
 app.add_page(admin_system_page, route="/admin/system", title="System",
              on_load=[SessionState.guard("admin_system"), AdminSystemState.load])
 app.add_page(search_page, route="/search", title="Search", on_load=[SessionState.guard("search"), SearchState.load])
+app.add_page(cobrand_page, route="/cobrand", title="Co-brand",
+             on_load=[SessionState.guard("cobrand"), CobrandState.load])
+# Every member reads the profile (it prefills the co-brand form); the service lets only partner admins edit.
+app.add_page(branding_page, route="/branding", title="Branding",
+             on_load=[SessionState.guard("cobrand"), BrandingState.load])
 app.add_page(profile_page, route="/profile", title="Profile", on_load=[SessionState.guard("home"), ProfileState.load])
 app.add_page(_not_found_page, route="404", title="Not found")

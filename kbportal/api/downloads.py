@@ -255,3 +255,71 @@ async def generated_download(request: Request) -> Response:
     except ValueError:
         return _error(request, 404, NotFound())
     return await _respond(request, _prepare_generated, generated_id)
+
+
+# --------------------------------------------------------------------------- co-branding images
+
+
+@dataclass(frozen=True)
+class _LogoFile:
+    """A stored logo in the shape ``_prepare_file`` serves (``branding.LogoTarget`` + name and etag)."""
+
+    key: str
+    storage_version_id: str
+    size: int
+    filename: str
+    mime_type: str
+    etag: str
+
+
+def _prepare_logo(request_headers, cookie: str | None, client_ip: str, org_id: int) -> _Prepared:
+    """An organisation's logo, shown inline to its members and staff (404 otherwise or without one)."""
+    from kbportal.services import branding
+
+    def open_target(session, principal):
+        logo = branding.open_logo(session, principal, org_id)
+        if logo is None:
+            raise NotFound()
+        ext = ".png" if logo.mime_type == "image/png" else ".jpg"
+        target = _LogoFile(key=logo.key, storage_version_id=logo.storage_version_id, size=logo.size,
+                           filename=f"logo{ext}", mime_type=logo.mime_type, etag=logo.sha256)
+        return target, f'"{target.etag}"'
+
+    return _prepare_file(request_headers, cookie, client_ip, open_target, None, inline=True)
+
+
+async def branding_logo(request: Request) -> Response:
+    """``/api/branding/{org_id}/logo``: the organisation's current logo (inline)."""
+    try:
+        org_id = int(request.path_params["org_id"])
+    except ValueError:
+        return _error(request, 404, NotFound())
+    return await _respond(request, _prepare_logo, org_id)
+
+
+def _preview_file(cookie: str | None, generated_id: int) -> Path:
+    with session_scope() as session:
+        who = auth.resolve_principal(session, cookie)
+        if who is None:
+            raise NotFound()
+        return cobranding.preview_png(session, who.principal, generated_id)
+
+
+async def generated_preview(request: Request) -> Response:
+    """``/api/cobrand/{generated_id}/preview.png``: page 1 of a generated PDF (404 for another organisation's)."""
+    try:
+        generated_id = int(request.path_params["generated_id"])
+        path = await run_in_threadpool(_preview_file, request.cookies.get(SESSION_COOKIE), generated_id)
+    except ValueError:
+        return _error(request, 404, NotFound())
+    except NotFound as exc:
+        return _error(request, 404, exc)
+    except KbError as exc:
+        return _error(request, 503, exc)
+    etag = f'"{path.stem}"'
+    headers = {"ETag": etag, "Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    response = FileResponse(path, headers=headers, media_type="image/png")
+    del response.headers["last-modified"]
+    return response

@@ -36,4 +36,6 @@ def build_api() -> Starlette:
         Route("/api/documents/{doc_id:int}/download", downloads.download),
         Route("/api/documents/{doc_id:int}/thumbnail", downloads.thumbnail),
         Route("/api/cobrand/{generated_id:int}/download", downloads.generated_download),
+        Route("/api/cobrand/{generated_id:int}/preview.png", downloads.generated_preview),
+        Route("/api/branding/{org_id:int}/logo", downloads.branding_logo),
     ])

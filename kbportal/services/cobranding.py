@@ -548,3 +548,44 @@ def record_download(session: Session, principal: Principal, actor: Actor, target
     """Audit one download of a generated PDF."""
     audit.record(session, actor, "cobrand.downloaded", "generated_pdf", target.generated_id,
                  user_id=principal.user_id, org_id=principal.org_id, size=target.size)
+
+
+# --------------------------------------------------------------------------- page-1 preview
+
+PREVIEW_DPI = 60
+_PREVIEW_TIMEOUT_S = 60
+
+
+def _preview_dir() -> Path:
+    return get_settings().resolved_data_dir / "cache" / "cobrand-preview"
+
+
+def preview_png(session: Session, principal: Principal, generated_id: int) -> Path:
+    """Page 1 of a generated PDF as a PNG (``pdftoppm``), for the co-brand page's result card.
+
+    Same access rule as :func:`open_generated` (NotFound for another organisation's PDF).
+    Rendered once and kept on local disk under the data directory, named by the PDF's
+    cache key (a generated PDF never changes, so neither does its preview).
+    """
+    import subprocess
+    import tempfile
+
+    target = open_generated(session, principal, generated_id)
+    row = session.get(GeneratedPdf, generated_id)
+    folder = _preview_dir()
+    path = folder / f"{row.cache_key}.png"
+    if path.exists():
+        return path
+    folder.mkdir(parents=True, exist_ok=True)
+    store = get_blob_store()
+    with tempfile.TemporaryDirectory(dir=folder, prefix="render-") as tmp:
+        pdf = _local_copy(store, target.key, target.storage_version_id, target.size, Path(tmp) / "in.pdf")
+        try:
+            subprocess.run(["pdftoppm", "-r", str(PREVIEW_DPI), "-f", "1", "-l", "1", "-png", "-singlefile",
+                            str(pdf), str(Path(tmp) / "page")], check=True, capture_output=True,
+                           timeout=_PREVIEW_TIMEOUT_S)
+        except (OSError, subprocess.SubprocessError) as exc:
+            log.warning("preview of generated PDF %s failed: %s", generated_id, exc)
+            raise KbError("cobrand.preview_failed") from exc
+        Path(tmp, "page.png").replace(path)  # atomic: a concurrent request sees the whole file or none
+    return path

@@ -51,6 +51,33 @@ def _docx(path: Path, heading: str, rows: list[tuple[str, str]], intro: str) -> 
     return path
 
 
+def _docx_template(path: Path) -> Path:
+    """A co-brand template: a logo frame (a picture whose alt text is ``{{partner_logo}}``),
+    the standard partner fields and one custom field (``event_date``)."""
+    import io
+
+    from docx import Document as Docx
+    from docx.shared import Inches
+    from PIL import Image
+
+    doc = Docx()
+    frame = io.BytesIO()
+    Image.new("RGB", (400, 160), (210, 216, 230)).save(frame, "PNG")
+    frame.seek(0)
+    doc.add_picture(frame, width=Inches(2.0), height=Inches(0.8))
+    doc.inline_shapes[-1]._inline.docPr.set("descr", "{{partner_logo}}")
+    doc.add_heading("X200 Edge Router: now available from {{partner_name}}", level=1)
+    doc.add_paragraph("Secure, fast routing for every branch office, installed and supported by "
+                      "{{partner_name}}. Join our launch event on {{event_date}}.")
+    doc.add_paragraph("Contact {{partner_contact}}: {{partner_email}}, {{partner_phone}}")
+    doc.add_paragraph("{{partner_website}}")
+    doc.add_paragraph("{{partner_address}}")
+    doc.add_paragraph("{{partner_footer}}")
+    doc.save(path)
+    return path
+
+
+TEMPLATE_TITLE = "X200 launch flyer (co-brand template)"
 ALL = AudienceRule(all_regions=True)
 DEMO_DOCUMENTS: tuple[DemoDocument, ...] = (
     DemoDocument(
@@ -142,5 +169,12 @@ def seed_documents(session: Session, org_ids: dict[str, int]) -> int:
                 session, principal, actor, repository.Upload(path=path, filename=path.name), title=title,
                 doc_type="price_list", product="X200", tags=("pricing",),
                 audience=AudienceRule(regions=frozenset({"EMEA"}), min_tier="gold"), publish=True)
+            created += 1
+        if TEMPLATE_TITLE not in existing:
+            path = _docx_template(folder / "X200-launch-flyer.docx")
+            repository.create_document(
+                session, principal, actor, repository.Upload(path=path, filename=path.name), title=TEMPLATE_TITLE,
+                description="Launch flyer with your logo, company name and contact details.", doc_type="template",
+                product="X200", tags=("campaign",), audience=ALL, publish=True)
             created += 1
     return created

@@ -50,6 +50,8 @@ def nav_links() -> rx.Component:
         _nav_item("house", "nav.home", "/", "nav-home"),
         _nav_item("library", "nav.library", "/library", "nav-library"),
         _nav_item("search", "nav.search", "/search", "nav-search"),
+        _nav_item("stamp", "nav.cobrand", "/cobrand", "nav-cobrand"),
+        rx.cond(SessionState.can_manage_users, _nav_item("palette", "nav.branding", "/branding", "nav-branding")),
         rx.cond(SessionState.is_staff, _nav_item("upload", "nav.studio", "/studio", "nav-studio")),
         rx.cond(
             SessionState.can_manage_users,

@@ -1,0 +1,109 @@
+"""Co-branding in a real browser: a partner admin brands the organisation, a partner user
+turns the demo template into a PDF, sees it made and downloads it; another organisation
+cannot open it."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from cobrand_files import make_logo
+from tests.browser.pages import choose, login_ok, logout
+
+pytestmark = pytest.mark.browser
+
+LOCALES = Path(__file__).resolve().parents[2] / "locales"
+EN = json.loads((LOCALES / "en.json").read_text(encoding="utf-8"))
+COMPANY = "Nusantara Digital Partner Co"
+TEMPLATE = "X200 launch flyer (co-brand template)"  # seeded by demo_documents
+
+
+def _pdf_text(data: bytes) -> str:
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def _brand(page: Page, logo: Path) -> None:
+    """Budi (partner admin of PT Nusantara) sets the company name and uploads a logo."""
+    login_ok(page, "budi@nusantara.example.com")
+    page.goto("/branding")
+    name = page.get_by_test_id("branding-partner_name")
+    expect(name).to_be_editable()
+    name.fill(COMPANY)
+    page.locator("#logo-upload input[type=file]").set_input_files(str(logo))
+    page.get_by_test_id("branding-save").click()
+    expect(page.get_by_test_id("branding-logo")).to_be_visible(timeout=30000)
+    page.reload()
+    expect(page.get_by_test_id("branding-partner_name")).to_have_value(COMPANY)
+    expect(page.get_by_test_id("branding-logo")).to_be_visible()
+    logout(page)
+
+
+def test_partner_brands_generates_previews_and_downloads_another_org_gets_404(page: Page, tmp_path):
+    logo = tmp_path / "logo.png"
+    logo.write_bytes(make_logo((320, 160)))
+    _brand(page, logo)
+
+    login_ok(page, "siti@nusantara.example.com")  # partner user of PT Nusantara
+    page.goto("/branding")
+    expect(page.get_by_test_id("branding-read-only")).to_be_visible()
+    expect(page.get_by_test_id("branding-save")).to_have_count(0)
+
+    page.goto("/cobrand")
+    page.get_by_test_id("template-card").filter(has_text=TEMPLATE).get_by_test_id("template-use").click()
+    expect(page.get_by_test_id("field-partner_name")).to_have_value(COMPANY)  # from the profile
+    page.get_by_test_id("field-event_date").fill("12 March 2027")
+    page.get_by_test_id("generate").click()
+    expect(page.get_by_test_id("generate-progress")).to_be_visible()
+    expect(page.get_by_test_id("result-card")).to_be_visible(timeout=120000)
+    preview = page.get_by_test_id("result-preview")
+    expect(preview).to_be_visible()
+    page.wait_for_function("el => el.complete && el.naturalWidth > 100", arg=preview.element_handle(), timeout=30000)
+
+    with page.expect_download() as caught:
+        page.get_by_test_id("result-download").click()
+    data = Path(caught.value.path()).read_bytes()
+    assert data.startswith(b"%PDF")
+    text = _pdf_text(data)
+    assert COMPANY in text and "12 March 2027" in text and "{{" not in text
+
+    expect(page.get_by_test_id("history-row").filter(has_text=COMPANY)).to_be_visible()
+    href = page.get_by_test_id("history-download").first.get_attribute("href")
+    generated_url = re.sub(r"^https?://[^/]+", "", href or "")
+    assert re.fullmatch(r"/api/cobrand/\d+/download", generated_url)
+    assert page.request.get(generated_url).status == 200
+    logout(page)
+
+    login_ok(page, "mike@greatlakes.example.com")  # another organisation
+    assert page.request.get(generated_url).status == 404
+    assert page.request.get(generated_url.replace("/download", "/preview.png")).status == 404
+    page.goto("/cobrand")
+    expect(page.get_by_test_id("history-row")).to_have_count(0)
+    expect(page.get_by_test_id("empty-state").filter(has_text=EN["cobrand.no_history_title"])).to_be_visible()
+
+
+def test_staff_pick_the_organisation_whose_branding_to_try(page: Page):
+    login_ok(page, "marketing@example.com")
+    page.goto("/cobrand")
+    expect(page.get_by_test_id("cobrand-no-org")).to_be_visible()
+    page.get_by_test_id("template-card").filter(has_text=TEMPLATE).get_by_test_id("template-use").click()
+    page.get_by_test_id("generate").click()
+    expect(page.get_by_test_id("form-error")).to_have_text(EN["cobrand.no_organisation"])
+
+    choose(page, "cobrand-org", "Nordic Channel AB")
+    expect(page.get_by_test_id("field-partner_name")).to_have_value("Nordic Channel AB")
+    page.get_by_test_id("generate").click()
+    expect(page.get_by_test_id("result-card")).to_be_visible(timeout=120000)
+    expect(page.get_by_test_id("result-title")).to_contain_text("Nordic Channel AB")
+
+    page.goto("/branding")
+    expect(page.get_by_test_id("empty-state")).to_be_visible()
+    choose(page, "branding-org", "Nordic Channel AB")
+    expect(page.get_by_test_id("branding-partner_name")).to_have_value("Nordic Channel AB")
+    expect(page.get_by_test_id("branding-save")).to_have_count(0)  # marketing reads, admins edit
