@@ -135,16 +135,16 @@ def main() -> None:
             minio.fput_object(bucket, raw_key, str(path), content_type="application/pdf", part_size=16 * MB)
             raw = time.perf_counter() - start
             start = time.perf_counter()
-            with session_scope() as session:
-                marketing = users.find_user_by_email(session, "mk@bench.example")
+            with session_scope() as session:  # as the studio's upload event: the principal from the session
                 ref = repository.create_document(
-                    session, access.principal_for(session, marketing), Actor(email="bench"),
+                    session, auth.resolve_principal(session, marketing_token).principal, Actor(email="bench"),
                     repository.Upload(path=path, filename=path.name), title=path.stem,
                     audience=AudienceRule(regions=frozenset({"APAC"})), publish=True)
             return raw, time.perf_counter() - start, ref
         # urllib3, the HTTP library the minio client uses: both sides read with the same client code.
         http = urllib3.PoolManager()
         cookie = {"Cookie": f"kbp_session={auth.authenticate('p@bench.example', 'bench-password-1').token}"}
+        marketing_token = auth.authenticate("mk@bench.example", "bench-password-1").token
         minio = store._client  # the same client and bucket kbportal uses: a fair raw baseline
         bucket = store.bucket
 

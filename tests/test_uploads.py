@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import io
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from kbportal.config import reset_settings
 from kbportal.services import uploads
 from kbportal.services.errors import ValidationFailed
+
+
+def run(coro):
+    """Run a coroutine to the end on its own thread (the browser tests' Playwright keeps an
+    event loop running on the main thread of the test session)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 class Body:
@@ -31,7 +39,7 @@ def one_mb_limit(db, monkeypatch):
 
 
 def test_an_upload_within_the_limit_lands_in_a_private_temp_file(one_mb_limit):
-    path = asyncio.run(uploads.receive(Body(b"x" * 1000)))
+    path = run(uploads.receive(Body(b"x" * 1000)))
     try:
         assert path.read_bytes() == b"x" * 1000
         assert path.stat().st_mode & 0o077 == 0
@@ -41,7 +49,7 @@ def test_an_upload_within_the_limit_lands_in_a_private_temp_file(one_mb_limit):
 
 def test_an_upload_over_the_limit_is_refused_and_nothing_is_left_behind(one_mb_limit):
     with pytest.raises(ValidationFailed) as refused:
-        asyncio.run(uploads.receive(Body(b"x" * (1024 * 1024 + 1))))
+        run(uploads.receive(Body(b"x" * (1024 * 1024 + 1))))
     assert refused.value.code == "upload.too_large"
     assert list(uploads.upload_dir().iterdir()) == []
 

@@ -74,7 +74,9 @@ class SessionState(rx.State):
         return auth.resolve_session(session, self.token)
 
     def principal(self, session: Session) -> Principal:
-        return access.principal_for(session, self.current_user(session))
+        """The signed-in user's principal, in one query (every event handler asks for it)."""
+        found = auth.resolve_principal(session, self.token)
+        return found.principal if found is not None else access.ANONYMOUS
 
     def tr(self, key: str, **params: object) -> str:
         return translate(self.lang or REFERENCE, key, **params)
