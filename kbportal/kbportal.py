@@ -9,6 +9,7 @@ from kbportal.ui.components.layout import not_found_view
 from kbportal.ui.pages.admin_audit import admin_audit_page
 from kbportal.ui.pages.admin_orgs import admin_orgs_page
 from kbportal.ui.pages.admin_system import admin_system_page
+from kbportal.ui.pages.admin_translation import admin_translation_page
 from kbportal.ui.pages.admin_users import admin_users_page
 from kbportal.ui.pages.branding import branding_page
 from kbportal.ui.pages.cobrand import cobrand_page
@@ -21,6 +22,7 @@ from kbportal.ui.pages.search import search_page
 from kbportal.ui.pages.studio import studio_page
 from kbportal.ui.state.admin_orgs import AdminOrgsState
 from kbportal.ui.state.admin_system import AdminSystemState
+from kbportal.ui.state.admin_translation import AdminTranslationState
 from kbportal.ui.state.admin_users import AdminUsersState
 from kbportal.ui.state.audit import AuditState
 from kbportal.ui.state.branding import BrandingState
@@ -60,6 +62,8 @@ app.add_page(admin_audit_page, route="/admin/audit", title="Audit log",
              on_load=[SessionState.guard("admin_audit"), AuditState.load])
 app.add_page(admin_system_page, route="/admin/system", title="System",
              on_load=[SessionState.guard("admin_system"), AdminSystemState.load])
+app.add_page(admin_translation_page, route="/admin/translation", title="Translation",
+             on_load=[SessionState.guard("admin_translation"), AdminTranslationState.load])
 app.add_page(search_page, route="/search", title="Search", on_load=[SessionState.guard("search"), SearchState.load])
 app.add_page(cobrand_page, route="/cobrand", title="Co-brand",
              on_load=[SessionState.guard("cobrand"), CobrandState.load])

@@ -248,6 +248,26 @@ async def thumbnail(request: Request) -> Response:
     return await _serve(request, thumbnail=True)
 
 
+def _prepare_variant(request_headers, cookie: str | None, client_ip: str, variant_id: int) -> _Prepared:
+    """A translated variant's file (translated DOCX or uploaded localized file), audited like a download."""
+    from kbportal.services import variants
+
+    def open_target(session, principal):
+        target = variants.open_variant_download(session, principal, variant_id)
+        return target, f'"{target.etag}"'
+
+    return _prepare_file(request_headers, cookie, client_ip, open_target, repository.record_download)
+
+
+async def variant_download(request: Request) -> Response:
+    """``/api/variants/{variant_id}/download``: 404 for whoever may not download the document."""
+    try:
+        variant_id = int(request.path_params["variant_id"])
+    except ValueError:
+        return _error(request, 404, NotFound())
+    return await _respond(request, _prepare_variant, variant_id)
+
+
 async def generated_download(request: Request) -> Response:
     """A co-branded PDF (``/api/cobrand/{generated_id}/download``): 404 for another organisation's."""
     try:

@@ -35,6 +35,7 @@ def build_api() -> Starlette:
         Route("/api/health", health),
         Route("/api/documents/{doc_id:int}/download", downloads.download),
         Route("/api/documents/{doc_id:int}/thumbnail", downloads.thumbnail),
+        Route("/api/variants/{variant_id:int}/download", downloads.variant_download),
         Route("/api/cobrand/{generated_id:int}/download", downloads.generated_download),
         Route("/api/cobrand/{generated_id:int}/preview.png", downloads.generated_preview),
         Route("/api/branding/{org_id:int}/logo", downloads.branding_logo),

@@ -87,6 +87,7 @@ PAGE_ROLES: dict[str, frozenset[Role]] = {
     "admin_users": frozenset({Role.ADMIN, Role.PARTNER_ADMIN}),
     "admin_audit": frozenset({Role.ADMIN}),
     "admin_system": frozenset({Role.ADMIN}),
+    "admin_translation": frozenset({Role.ADMIN}),
 }
 
 # Roles a manager may hand out.

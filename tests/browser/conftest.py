@@ -38,6 +38,16 @@ def _cli(env: dict[str, str], *args: str) -> None:
 
 
 UPLOAD_LIMIT_MB = 5
+ARGOS_PAIRS = ("en-de", "de-en", "en-id")  # de->id, id->de... reachable through English
+
+
+def _install_tiny_argos(env: dict[str, str], out_dir: Path) -> None:
+    """Tiny real language packages (word-by-word model, tests/argos_models.py), installed the
+    way an operator does, with the CLI, before the app starts."""
+    from argos_models import build_packages
+
+    for path in build_packages(out_dir, ARGOS_PAIRS).values():
+        _cli(env, "translate", "install", str(path))
 
 
 @pytest.fixture(scope="session")
@@ -51,6 +61,7 @@ def portal(tmp_path_factory) -> str:
     env = {k: v for k, v in os.environ.items() if k != "KBPORTAL_STORAGE"} | {
         "KBPORTAL_DATA_DIR": str(data_dir), "KBPORTAL_MAX_UPLOAD_MB": str(UPLOAD_LIMIT_MB)}
     _cli(env, "seed", "--demo")
+    _install_tiny_argos(env, tmp_path_factory.mktemp("argos"))
     port = _free_port()
     ARTIFACTS.mkdir(exist_ok=True)
     log = open(ARTIFACTS / "browser-app.log", "w")

@@ -62,6 +62,8 @@ def nav_links() -> rx.Component:
                 _nav_item("users", "nav.users", "/admin/users", "nav-users"),
                 rx.cond(SessionState.is_admin, _nav_item("scroll-text", "nav.audit", "/admin/audit", "nav-audit")),
                 rx.cond(SessionState.is_admin, _nav_item("activity", "nav.system", "/admin/system", "nav-system")),
+                rx.cond(SessionState.is_admin, _nav_item("languages", "nav.translation", "/admin/translation",
+                                                         "nav-translation")),
                 spacing="1",
                 width="100%",
             ),

@@ -14,6 +14,7 @@ from kbportal.ui.state.document import DocumentState as S
 from kbportal.ui.state.session import SessionState
 
 UPLOAD_ID = "version-upload"
+HUMAN_UPLOAD_ID = "variant-upload"
 # Downloads must leave the single-page app: a native navigation the browser saves as a file.
 NATIVE = {"reloadDocument": True}
 
@@ -38,6 +39,50 @@ def _download_buttons() -> rx.Component:
         ),
         rx.text(tr("document.resume_hint"), size="1", color=rx.color("gray", 10)),
         width="100%", spacing="2",
+    )
+
+
+def kind_badge(kind) -> rx.Component:
+    """"Machine-translated" / "Reviewed" / "Translated by the vendor"."""
+    def badge(value: str, icon: str, colour: str) -> rx.Component:
+        return rx.badge(rx.icon(icon, size=12), tr(f"variant.kind_{value}"), color_scheme=colour, variant="soft",
+                        data_testid=f"variant-kind-{value}")
+
+    return rx.match(kind, ("machine", badge("machine", "bot", "amber")),
+                    ("reviewed", badge("reviewed", "badge-check", "green")),
+                    ("human", badge("human", "user-round-check", "blue")), rx.fragment())
+
+
+def _reader_translation() -> rx.Component:
+    """What the reader is told about the language they read in."""
+    return rx.fragment(
+        rx.cond(S.r_mode == "variant", rx.vstack(
+            rx.hstack(kind_badge(S.r_kind),
+                      rx.cond(~S.r_stale, rx.link(tr("variant.view_original"), href=S.r_original_url, size="2",
+                                                  data_testid="variant-original")),
+                      spacing="3", wrap="wrap", align="center"),
+            rx.cond(S.r_stale, rx.callout(
+                rx.text(tr("variant.stale_notice"), " ",
+                        rx.link(tr("variant.view_original"), href=S.r_original_url, data_testid="variant-original")),
+                icon="history", color_scheme="amber", width="100%", data_testid="variant-stale")),
+            rx.cond(S.r_variant_url != "", rx.el.a(
+                rx.button(rx.icon("languages", size=16), tr("variant.download_translation"), " (", S.r_variant_size,
+                          ")", size="2", variant="soft", width="100%"),
+                href=S.r_variant_url, download="", style={"width": "100%"},
+                custom_attrs={**NATIVE, "data-testid": "download-variant"})),
+            width="100%", spacing="2")),
+        rx.cond(S.r_mode == "fallback", rx.callout(
+            rx.vstack(
+                rx.text(tr("variant.no_translation")),
+                rx.cond(S.translating, rx.vstack(
+                    rx.progress(value=S.translate_progress, width="100%", data_testid="translate-progress"),
+                    rx.text(tr("variant.translating_short"), " ", S.translate_progress, "%", size="1"),
+                    width="100%", spacing="1"),
+                    rx.cond(S.r_can_translate, rx.button(
+                        rx.icon("languages", size=16), tr("variant.translate_action"), size="2",
+                        on_click=S.translate_mine, data_testid="translate-mine"))),
+                spacing="2", width="100%"),
+            icon="globe", color_scheme="blue", width="100%", data_testid="variant-fallback")),
     )
 
 
@@ -67,8 +112,10 @@ def _overview() -> rx.Component:
                                                     wrap="wrap", spacing="1")),
                 orientation=rx.breakpoints(initial="vertical", sm="horizontal"),
             ),
+            _reader_translation(),
             _download_buttons(),
-            rx.cond(S.description != "", rx.text(S.description, white_space="pre-wrap")),
+            rx.cond(S.shown_description != "", rx.text(S.shown_description, white_space="pre-wrap",
+                                                       data_testid="document-description")),
             spacing="4", width="100%",
         ),
         columns=rx.breakpoints(initial="1", md="2"),
@@ -290,6 +337,135 @@ def _version_dialog() -> rx.Component:
     ), open=S.version_open, on_open_change=S.set_version_open)
 
 
+def _variant_state(r: dict) -> rx.Component:
+    return rx.match(
+        r["state"],
+        ("processing", rx.vstack(rx.progress(value=r["progress"].to(int), width="80px"),
+                                 rx.text(r["progress"].to(str), "%", size="1"), spacing="1")),
+        ("failed", rx.tooltip(rx.badge(rx.icon("circle-alert", size=12), tr("variant.state_failed"),
+                                       color_scheme="red"), content=r["failure"].to(str))),
+        rx.hstack(rx.badge(tr("variant.state_ready"), color_scheme="green", variant="outline"),
+                  rx.cond(r["stale"].to(bool), rx.badge(rx.icon("history", size=12), tr("variant.stale"),
+                                                        color_scheme="amber", data_testid="variant-row-stale")),
+                  spacing="1", wrap="wrap"))
+
+
+def _variant_actions(r: dict) -> rx.Component:
+    return rx.hstack(
+        rx.cond(r["url"].to(str) != "", rx.el.a(
+            rx.icon_button(rx.icon("download", size=14), size="1", variant="soft",
+                           aria_label=tr("variant.download_translation")),
+            href=r["url"].to(str), download="", custom_attrs={**NATIVE, "data-testid": "variant-download"})),
+        rx.cond(r["state"] == "ready", rx.button(rx.icon("pencil", size=12), tr("variant.review"), size="1",
+                                                 variant="soft", on_click=S.open_review(r["id"].to(int)),
+                                                 data_testid="variant-review")),
+        spacing="2")
+
+
+def _variant_card(r: dict) -> rx.Component:
+    """One variant on a phone."""
+    return rx.card(rx.vstack(
+        rx.hstack(rx.text(r["language_name"], weight="bold", size="2"), rx.spacer(), kind_badge(r["kind"]),
+                  width="100%", align="center"),
+        rx.text(r["title"], size="1", color=rx.color("gray", 11)),
+        rx.hstack(_variant_state(r), rx.text("v", r["source_number"].to(str), size="1"), rx.spacer(),
+                  _variant_actions(r), width="100%", align="center", wrap="wrap"),
+        spacing="1", width="100%",
+    ), width="100%", size="1", data_testid="variant-card-" + r["language"].to(str))
+
+
+def _variant_row(r: dict) -> rx.Component:
+    return rx.table.row(
+        rx.table.row_header_cell(rx.vstack(rx.text(r["language_name"], weight="medium", size="2"),
+                                           rx.text(r["title"], size="1", color=rx.color("gray", 11)), spacing="0")),
+        rx.table.cell(kind_badge(r["kind"])),
+        rx.table.cell(_variant_state(r)),
+        rx.table.cell(rx.text("v", r["source_number"].to(str), size="2")),
+        rx.table.cell(_variant_actions(r)),
+        data_testid="variant-row-" + r["language"].to(str),
+    )
+
+
+def _translations_card() -> rx.Component:
+    """Staff: every translated variant, a new machine translation, a human upload."""
+    return rx.card(rx.vstack(
+        rx.flex(
+            rx.vstack(rx.heading(tr("variant.card_title"), size="4"),
+                      rx.text(tr("variant.card_help"), size="1", color=rx.color("gray", 11)), spacing="1"),
+            rx.spacer(),
+            rx.hstack(
+                rx.select.root(rx.select.trigger(placeholder=tr("variant.translate_into"),
+                                                 data_testid="translate-language"),
+                               rx.select.content(rx.foreach(S.target_languages,
+                                                            lambda p: rx.select.item(p[1], value=p[0]))),
+                               value=S.t_language, on_change=S.set_t_language),
+                rx.button(rx.icon("languages", size=16), tr("variant.translate_into"), on_click=S.translate_into,
+                          loading=S.translating, data_testid="translate-into"),
+                rx.button(rx.icon("upload", size=16), tr("variant.upload_translation"), variant="soft",
+                          on_click=S.set_human_open(True), data_testid="upload-translation"),
+                spacing="2", wrap="wrap"),
+            direction=rx.breakpoints(initial="column", md="row"), gap="12px", width="100%"),
+        rx.cond(S.variant_rows.length() > 0,
+                rx.box(rx.table.root(
+                    rx.table.header(rx.table.row(*[rx.table.column_header_cell(tr(k)) for k in (
+                        "library.language", "variant.kind", "variant.state", "variant.source_version")],
+                        rx.table.column_header_cell(""))),
+                    rx.table.body(rx.foreach(S.variant_rows, _variant_row)),
+                    width="100%", variant="surface", size="1"), width="100%", overflow_x="auto",
+                    display=["none", "none", "block"]),
+                rx.text(tr("variant.none_yet"), size="2", color=rx.color("gray", 11), data_testid="variants-empty")),
+        rx.cond(S.variant_rows.length() > 0,
+                rx.vstack(rx.foreach(S.variant_rows, _variant_card), width="100%", spacing="2",
+                          display=["flex", "flex", "none"]),
+                rx.fragment()),
+        spacing="3", width="100%",
+    ), width="100%", data_testid="translations-card")
+
+
+def _review_dialog() -> rx.Component:
+    return rx.dialog.root(rx.dialog.content(
+        rx.dialog.title(tr("variant.review_title")),
+        rx.dialog.description(tr("variant.review_help"), size="2"),
+        rx.vstack(
+            field("document.title", rx.input(value=S.rv_title, on_change=S.set_review_field("rv_title"),
+                                             width="100%", data_testid="review-title"), S.errors["title"]),
+            field("document.description", rx.text_area(value=S.rv_description,
+                                                       on_change=S.set_review_field("rv_description"),
+                                                       width="100%", data_testid="review-description")),
+            field("variant.text", rx.text_area(value=S.rv_text, on_change=S.set_review_field("rv_text"),
+                                               width="100%", rows="8", data_testid="review-text")),
+            rx.cond(S.form_error != "", rx.callout(S.form_error, icon="triangle-alert", color_scheme="red",
+                                                   width="100%")),
+            rx.hstack(rx.dialog.close(rx.button(tr("common.cancel"), variant="soft", color_scheme="gray")),
+                      rx.button(rx.icon("check", size=16), tr("variant.approve"), on_click=S.save_review,
+                                data_testid="review-save"),
+                      justify="end", width="100%"),
+            spacing="3", width="100%", padding_top="8px"),
+        max_width="640px",
+    ), open=S.review_open, on_open_change=S.set_review_open)
+
+
+def _human_dialog() -> rx.Component:
+    return rx.dialog.root(rx.dialog.content(
+        rx.dialog.title(tr("variant.upload_translation")),
+        rx.dialog.description(tr("variant.upload_help"), size="2"),
+        rx.vstack(
+            field("library.language", rx.select.root(
+                rx.select.trigger(width="100%", data_testid="human-language"),
+                rx.select.content(rx.foreach(S.target_languages, lambda p: rx.select.item(p[1], value=p[0]))),
+                value=S.h_language, on_change=S.set_h_language)),
+            upload_zone(HUMAN_UPLOAD_ID, S.human_rejected),
+            rx.cond(S.h_error != "", rx.callout(S.h_error, icon="triangle-alert", color_scheme="red", width="100%",
+                                                data_testid="human-error")),
+            rx.hstack(rx.dialog.close(rx.button(tr("common.cancel"), variant="soft", color_scheme="gray")),
+                      rx.button(tr("document.upload"), loading=S.uploading, data_testid="human-submit",
+                                on_click=S.upload_human(rx.upload_files(upload_id=HUMAN_UPLOAD_ID))),
+                      justify="end", width="100%"),
+            spacing="3", width="100%", padding_top="8px"),
+        max_width="520px",
+    ), open=S.human_open, on_open_change=S.set_human_open)
+
+
 def upload_progress(state) -> rx.Component:
     """Two phases the uploader watches: the bytes travelling, then the file check."""
     return rx.fragment(
@@ -336,7 +512,8 @@ def document_page() -> rx.Component:
                     rx.vstack(
                         rx.hstack(rx.link(rx.hstack(rx.icon("arrow-left", size=14), tr("nav.library"),
                                                     align="center", spacing="1"), href="/library", size="2")),
-                        rx.heading(S.title, size="7", data_testid="document-title"),
+                        rx.heading(S.shown_title, size="7", data_testid="document-title",
+                                   style={"overflow_wrap": "anywhere"}),
                         rx.hstack(rx.badge(type_label(S.doc_type), variant="soft"),
                                   rx.cond(S.can_edit, status_badge(S.status)), spacing="2"),
                         spacing="1",
@@ -353,6 +530,7 @@ def document_page() -> rx.Component:
                     direction=rx.breakpoints(initial="column", sm="row"), gap="12px", width="100%",
                 ),
                 _overview(),
+                rx.cond(S.can_edit, _translations_card()),
                 rx.cond(S.can_edit, rx.tabs.root(
                     rx.tabs.list(rx.tabs.trigger(tr("document.versions"), value="versions"),
                                  rx.tabs.trigger(tr("document.effective_access"), value="access",
@@ -366,6 +544,8 @@ def document_page() -> rx.Component:
                 )),
                 _edit_dialog(),
                 _version_dialog(),
+                _review_dialog(),
+                _human_dialog(),
                 spacing="5", width="100%",
             ),
             not_found_view(),

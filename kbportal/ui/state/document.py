@@ -3,13 +3,16 @@ metadata and audience editing, comparison and the effective-access panel."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import datetime
 
 import reflex as rx
 
 from kbportal.db import session_scope
 from kbportal.i18n import format_day, format_size, translate
-from kbportal.services import effective_access, jobs, repository, uploads
+from kbportal.i18n import LANGUAGES
+from kbportal.services import effective_access, jobs, repository, uploads, variants
 from kbportal.services import orgs as org_service
 from kbportal.services.access import AudienceRule
 from kbportal.services.errors import KbError, NotFound
@@ -18,6 +21,14 @@ from kbportal.ui.state.audience_form import AudienceFormMixin
 from kbportal.ui.state import job_watch
 from kbportal.ui.state.form import FormMixin
 from kbportal.ui.state.session import SessionState
+
+
+def _variant_job_status(job_id: int) -> jobs.JobStatus:
+    """A translation job's progress: whoever may read the document may watch it (the job
+    id came from the variant they see), not only the person who asked."""
+    time.sleep(job_watch.POLL_SECONDS)
+    with session_scope() as session:
+        return jobs.status_unchecked(session, job_id)
 
 
 def reason_texts(reasons, lang: str) -> list[str]:
@@ -75,6 +86,31 @@ class DocumentState(FormMixin, AudienceFormMixin, SessionState):
     compare_a: str = ""
     compare_b: str = ""
 
+    # translations (``variants.for_reader``): what this reader sees in their language
+    shown_title: str = ""
+    shown_description: str = ""
+    r_mode: str = "original"    # original | variant | fallback
+    r_kind: str = ""            # machine | reviewed | human (mode variant)
+    r_stale: bool = False
+    r_original_url: str = ""
+    r_can_translate: bool = False
+    r_variant_url: str = ""     # the translated file, "" for a text-only variant
+    r_variant_size: str = ""
+    translating: bool = False   # a translation job is followed (``watch_translation``)
+    translate_progress: int = 0
+    translate_job_id: int = 0
+    # staff: the translations card
+    variant_rows: list[dict] = []
+    t_language: str = ""
+    review_open: bool = False
+    rv_id: int = 0
+    rv_title: str = ""
+    rv_description: str = ""
+    rv_text: str = ""
+    human_open: bool = False
+    h_language: str = ""
+    h_error: str = ""
+
     # ------------------------------------------------------------------ loading
 
     def _doc_id_from_url(self) -> int:
@@ -119,8 +155,44 @@ class DocumentState(FormMixin, AudienceFormMixin, SessionState):
         ]
         self.allowed_orgs = sum(1 for r in rows if r.allowed)
         self.allowed_users = sum(r.users for r in rows if r.allowed)
+        try:
+            self._load_translations(detail.can_edit)
+        except KbError:  # the document reads as the original
+            self.shown_title, self.shown_description, self.r_mode = detail.title, detail.description, "original"
         if len(self.versions) >= 2 and not (self.compare_a and self.compare_b):
             self.compare_a, self.compare_b = str(self.versions[-2]["number"]), str(self.versions[-1]["number"])
+
+    def _reading_language(self) -> str:
+        """``?lang=`` (the "read the original" link) wins over the UI language."""
+        wanted = (self.router.url.query_parameters.get("lang") or "").split("-")[0].lower()
+        return wanted if wanted in LANGUAGES else (self.lang or "en")
+
+    def _load_translations(self, can_edit: bool) -> None:
+        lang = self.lang or "en"
+        with session_scope() as session:
+            principal = self.principal(session)
+            view = variants.for_reader(session, principal, self.doc_id, self._reading_language())
+            rows = variants.list_variants(session, principal, self.doc_id) if can_edit else []
+        self.r_mode, self.r_stale, self.r_original_url = view.mode, view.stale, view.original_url
+        self.shown_title, self.shown_description = view.title, view.description
+        self.r_can_translate = view.can_translate
+        v = view.variant
+        self.r_kind = v.kind if v else ""
+        self.r_variant_url = f"/api/variants/{v.id}/download" if v and v.has_file else ""
+        self.r_variant_size = format_size(v.size, lang) if v and v.has_file else ""
+        if view.pending_job_id and not self.translating and view.mode == "fallback":
+            self.translating, self.translate_progress, self.translate_job_id = True, 0, view.pending_job_id
+        self.variant_rows = [{
+            "id": r.id, "language": r.language, "language_name": LANGUAGES.get(r.language, r.language),
+            "kind": r.kind, "state": r.state, "progress": r.progress, "stale": r.stale,
+            "source_number": r.source_number, "title": r.title,
+            "url": f"/api/variants/{r.id}/download" if r.has_file and r.state == "ready" else "",
+            "size": format_size(r.size, lang) if r.has_file else "",
+            "failure": translate(lang, r.failure_code) if r.failure_code else "",
+            "updated": self.fmt_dt(r.updated_at),
+        } for r in rows]
+        if not self.t_language or self.t_language == self.language:
+            self.t_language = next((c for c in LANGUAGES if c != self.language), "")
 
     def _version_view(self, v) -> dict:
         lang = self.lang or "en"
@@ -148,7 +220,10 @@ class DocumentState(FormMixin, AudienceFormMixin, SessionState):
         self.check_result = {}
         self.check_email = ""
         self.compare_a = self.compare_b = ""
+        self.translating = False
         self._reload()
+        if self.translating:  # a translation already running: follow it
+            return DocumentState.watch_translation
 
     # ------------------------------------------------------------------ staff actions
 
@@ -300,6 +375,140 @@ class DocumentState(FormMixin, AudienceFormMixin, SessionState):
         self.checking, self.check_progress, self.check_job_id = True, 0, job_id
         self._reload()
         return DocumentState.watch_check
+
+    # ------------------------------------------------------------------ translations
+
+    @rx.var
+    def target_languages(self) -> list[list[str]]:
+        """[code, name] of every language but the document's own."""
+        return [[c, n] for c, n in LANGUAGES.items() if c != self.language]
+
+    @rx.event
+    def set_t_language(self, value: str):
+        self.t_language = value
+
+    def _start_translation(self, language: str):
+        try:
+            with session_scope() as session:
+                ref = variants.request_translation(session, self.principal(session), self.actor(), self.doc_id,
+                                                   language)
+        except KbError as exc:
+            return rx.toast.error(self.error_text(exc))
+        if ref.job_id is None:
+            self._reload()
+            return rx.toast.info(self.tr("variant.up_to_date"))
+        self.translating, self.translate_progress, self.translate_job_id = True, 0, ref.job_id
+        self._reload()
+        return DocumentState.watch_translation
+
+    @rx.event
+    def translate_mine(self):
+        """A reader asks for the document in their own language."""
+        return self._start_translation(self.lang or "en")
+
+    @rx.event
+    def translate_into(self):
+        """Staff: a translation into the picked language."""
+        return self._start_translation(self.t_language)
+
+    @rx.event(background=True)
+    async def watch_translation(self):
+        """Follow the translation job with a progress bar; show the result when it is done."""
+        async with self:
+            job_id = self.translate_job_id
+        status = None
+        for _ in range(int(job_watch.GIVE_UP_SECONDS / job_watch.POLL_SECONDS)):
+            try:
+                status = await asyncio.to_thread(_variant_job_status, job_id)
+            except NotFound:
+                break
+            async with self:
+                self.translate_progress = status.progress
+                self.variant_rows = [{**r, "progress": status.progress} if r["state"] == "processing" else r
+                                     for r in self.variant_rows]
+            if status.finished:
+                break
+        async with self:
+            self.translating = False
+            self._reload()
+            failed = status is not None and status.state == "failed"
+            message = self.error_text(status.error) if failed and status.error else self.tr("variant.failed")
+            done = self.tr("variant.done_toast")
+        yield rx.toast.error(message) if failed else rx.toast.success(done)
+
+    @rx.event
+    def open_review(self, variant_id: int):
+        try:
+            with session_scope() as session:
+                info = variants.get_variant(session, self.principal(session), variant_id)
+        except KbError as exc:
+            return rx.toast.error(self.error_text(exc))
+        self.rv_id, self.rv_title, self.rv_description, self.rv_text = info.id, info.title, info.description, info.text
+        self.clear_errors()
+        self.review_open = True
+
+    @rx.event
+    def set_review_open(self, value: bool):
+        self.review_open = value
+
+    @rx.event
+    def set_review_field(self, name: str, value: str):
+        if name in ("rv_title", "rv_description", "rv_text"):
+            setattr(self, name, value)
+
+    @rx.event
+    def save_review(self):
+        self.clear_errors()
+        try:
+            with session_scope() as session:
+                variants.review(session, self.principal(session), self.actor(), self.rv_id, self.rv_title,
+                                self.rv_description, self.rv_text)
+        except KbError as exc:
+            self.show_error(exc, inline=frozenset({"title"}))
+            return
+        self.review_open = False
+        self._reload()
+        return rx.toast.success(self.tr("variant.reviewed_toast"))
+
+    @rx.event
+    def set_human_open(self, value: bool):
+        self.human_open = value
+        self.h_error = ""
+        if value:
+            self.h_language = self.t_language
+
+    @rx.event
+    def set_h_language(self, value: str):
+        self.h_language = value
+
+    @rx.event
+    def human_rejected(self, reasons: list[list[dict]]):
+        self.h_error = uploads.browser_refusal(reasons).message(self.lang or "en")
+
+    @rx.event
+    async def upload_human(self, files: list[rx.UploadFile]):
+        """A localized file made by people becomes the variant in ``h_language``."""
+        self.h_error = ""
+        if not files:
+            self.h_error = self.tr("upload.choose_file")
+            return
+        file = files[0]
+        self.uploading = True
+        yield
+        try:
+            path = await uploads.receive(file)
+            with uploads.cleanup(path), session_scope() as session:
+                variants.upload_human_translation(session, self.principal(session), self.actor(), self.doc_id,
+                                                  self.h_language,
+                                                  repository.Upload(path=path, filename=file.name or "upload"))
+        except KbError as exc:
+            self.h_error = self.error_text(exc)
+            self.uploading = False
+            return
+        self.uploading = False
+        self.human_open = False
+        self._reload()
+        yield rx.toast.success(self.tr("variant.uploaded_toast"))
 
     # ------------------------------------------------------------------ effective access, compare
 
