@@ -129,18 +129,30 @@ def main() -> None:
             os.killpg(proc.pid, signal.SIGINT)
             proc.wait(timeout=60)
 
-        def upload_pair(path: Path, raw_key: str) -> tuple[float, float, object]:
-            """One raw put and one kbportal upload of the same file, back to back."""
-            start = time.perf_counter()
-            minio.fput_object(bucket, raw_key, str(path), content_type="application/pdf", part_size=16 * MB)
-            raw = time.perf_counter() - start
-            start = time.perf_counter()
-            with session_scope() as session:  # as the studio's upload event: the principal from the session
-                ref = repository.create_document(
-                    session, auth.resolve_principal(session, marketing_token).principal, Actor(email="bench"),
-                    repository.Upload(path=path, filename=path.name), title=path.stem,
-                    audience=AudienceRule(regions=frozenset({"APAC"})), publish=True)
-            return raw, time.perf_counter() - start, ref
+        def upload_pair(path: Path, raw_key: str, kb_first: bool) -> tuple[float, float, object]:
+            """One raw put and one kbportal upload of the same file, back to back; callers
+            alternate which goes first (the second may meet the server still busy with the first)."""
+            def raw_put() -> float:
+                start = time.perf_counter()
+                minio.fput_object(bucket, raw_key, str(path), content_type="application/pdf", part_size=16 * MB)
+                return time.perf_counter() - start
+
+            def kb_upload() -> tuple[float, object]:
+                start = time.perf_counter()
+                with session_scope() as session:  # as the studio's upload event: the principal from the session
+                    ref = repository.create_document(
+                        session, auth.resolve_principal(session, marketing_token).principal, Actor(email="bench"),
+                        repository.Upload(path=path, filename=path.name), title=path.stem,
+                        audience=AudienceRule(regions=frozenset({"APAC"})), publish=True)
+                return time.perf_counter() - start, ref
+
+            if kb_first:
+                kb, ref = kb_upload()
+                return raw_put(), kb, ref
+            raw = raw_put()
+            kb, ref = kb_upload()
+            return raw, kb, ref
+
         # urllib3, the HTTP library the minio client uses: both sides read with the same client code.
         http = urllib3.PoolManager()
         cookie = {"Cookie": f"kbp_session={auth.authenticate('p@bench.example', 'bench-password-1').token}"}
@@ -158,7 +170,7 @@ def main() -> None:
             raw_put, raw_get, kb_put, kb_get, kb_redirect_get = [], [], [], [], []
             doc_ids, job_ids = [], []
             for i, path in enumerate(files):  # the worker is idle (stopped): uploads alone
-                raw, kb, ref = upload_pair(path, f"raw/{label}/{i}.pdf")
+                raw, kb, ref = upload_pair(path, f"raw/{label}/{i}.pdf", kb_first=i % 2 == 1)
                 raw_put.append(raw)
                 kb_put.append(kb)
                 doc_ids.append(ref.document_id)
@@ -170,7 +182,7 @@ def main() -> None:
                 for i, path in enumerate(files):
                     busy_copy = path.with_name(f"busy-{path.name}")
                     busy_copy.write_bytes(path.read_bytes() + b"\n%busy\n")  # other bytes: a new document
-                    raw, kb, ref = upload_pair(busy_copy, f"raw/{label}/busy-{i}.pdf")
+                    raw, kb, ref = upload_pair(busy_copy, f"raw/{label}/busy-{i}.pdf", kb_first=i % 2 == 1)
                     raw_busy.append(raw)
                     kb_busy.append(kb)
                     job_ids.append(ref.job_id)
