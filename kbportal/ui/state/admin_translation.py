@@ -1,6 +1,5 @@
 """Translation page (admins): installed Argos packages, the pairs they make reachable,
-installing an uploaded .argosmodel and removing one. The work is ``services.translation``;
-this state checks the page rule, since those services trust their caller."""
+installing an uploaded .argosmodel and removing one (``services.language_packages``)."""
 
 from __future__ import annotations
 
@@ -11,12 +10,9 @@ import reflex as rx
 
 from kbportal.db import session_scope
 from kbportal.i18n import LANGUAGES, format_size
-from kbportal.services import access, audit, filenames, translation, uploads
+from kbportal.services import filenames, language_packages, uploads
 from kbportal.services.errors import KbError, NotFound
 from kbportal.ui.state.session import SessionState
-
-PAGE = "admin_translation"
-
 
 def _name(code: str) -> str:
     return LANGUAGES.get(code, code)
@@ -29,24 +25,25 @@ class AdminTranslationState(SessionState):
     installing: bool = False
     install_error: str = ""
 
-    def _allowed(self) -> bool:
-        with session_scope() as session:
-            return access.can_open_page(self.principal(session), PAGE)
-
     def _reload(self) -> None:
+        """Read the listing (NotFound for anyone but admins: then nothing is shown)."""
+        with session_scope() as session:
+            installed, pairs = language_packages.listing(self.principal(session))
         lang = self.lang or "en"
         self.packages = [{"source": p.source, "target": p.target, "pair": f"{p.source} → {p.target}",
                           "names": f"{_name(p.source)} → {_name(p.target)}", "version": p.version,
                           "size": format_size(p.size_bytes, lang), "name": p.name}
-                         for p in translation.packages()]
+                         for p in installed]
         self.pair_rows = [{"pair": f"{p.source} → {p.target}", "names": f"{_name(p.source)} → {_name(p.target)}",
                            "via": p.via or "", "key": p.key}
-                          for p in sorted(translation.pairs(), key=lambda p: (p.via is not None, p.source, p.target))]
+                          for p in pairs]
 
     @rx.event
     def load(self):
-        if self._allowed():
+        try:
             self._reload()
+        except NotFound:
+            self.packages, self.pair_rows = [], []
 
     @rx.event
     def set_install_open(self, value: bool):
@@ -60,8 +57,6 @@ class AdminTranslationState(SessionState):
     async def install(self, files: list[rx.UploadFile]):
         """Install the uploaded .argosmodel (it replaces the pair's package)."""
         self.install_error = ""
-        if not self._allowed():
-            return
         if not files:
             self.install_error = self.tr("upload.choose_file")
             return
@@ -72,10 +67,8 @@ class AdminTranslationState(SessionState):
             with uploads.cleanup(path), tempfile.TemporaryDirectory(dir=path.parent) as tmp:
                 named = Path(tmp) / filenames.sanitize(files[0].name or "package.argosmodel")
                 path.rename(named)  # errors name the file the admin chose
-                info = translation.install_package(named)
-            with session_scope() as session:
-                audit.record(session, self.actor(), "translation.package_installed", "translation", info.name,
-                             source=info.source, target=info.target, version=info.version)
+                with session_scope() as session:
+                    info = language_packages.install(session, self.principal(session), self.actor(), named)
         except KbError as exc:
             self.install_error = self.error_text(exc)
             self.installing = False
@@ -86,14 +79,10 @@ class AdminTranslationState(SessionState):
 
     @rx.event
     def remove(self, source: str, target: str):
-        if not self._allowed():
-            return
         try:
-            info = translation.remove_package(source, target)
             with session_scope() as session:
-                audit.record(session, self.actor(), "translation.package_removed", "translation", info.name,
-                             source=source, target=target)
-        except (KbError, NotFound) as exc:
+                language_packages.remove(session, self.principal(session), self.actor(), source, target)
+        except KbError as exc:
             return rx.toast.error(self.error_text(exc))
         self._reload()
         return rx.toast.success(self.tr("translation_admin.removed_toast", pair=f"{source} → {target}"))
