@@ -8,9 +8,7 @@ session's pool; one real child process proves the entry point and its own pool's
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -19,18 +17,15 @@ from pathlib import Path
 
 import pytest
 from sqlmodel import Session, func, select
-from typer.testing import CliRunner, Result
 
 from cobrand_files import LOGO_RED, PARTNER, colour_box, make_logo, make_pdf_template, make_plain_docx_template, \
     pdf_text, render_page
-from factories import DB_FILE, Template, build_template, make_org, make_user
+from cli_runner import data_dir_from, kb, kb_json
+from factories import Template, build_template, make_org, make_user
 from kbportal import db
-from kbportal.cli import app
-from kbportal.config import reset_settings
 from kbportal.i18n import translate
 from kbportal.models import GeneratedPdf, Job, Role
 from kbportal.services.cobrand import converter as lo
-from kbportal.storage import reset_blob_store
 
 pytest_plugins = ["cobrand_files"]
 
@@ -55,27 +50,9 @@ def template(tmp_path_factory) -> Template:
     return build_template(tmp_path_factory, "cli-cobrand", _build)
 
 
-def _reset() -> None:
-    db.get_engine().dispose()
-    reset_settings()
-    db.reset_engines()
-    reset_blob_store()
-
-
 @pytest.fixture(autouse=True)
 def data_dir(template, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    for name in list(os.environ):
-        if name.startswith("KBPORTAL_"):
-            monkeypatch.delenv(name)
-    path = tmp_path / "data"
-    path.mkdir()
-    shutil.copyfile(template.path, path / DB_FILE)
-    monkeypatch.setenv("KBPORTAL_DATA_DIR", str(path))
-    monkeypatch.setenv("KBPORTAL_STORAGE", "filesystem")
-    monkeypatch.chdir(tmp_path)
-    _reset()
-    yield path
-    _reset()
+    yield from data_dir_from(template, tmp_path, monkeypatch)
 
 
 @pytest.fixture(autouse=True)
@@ -83,21 +60,6 @@ def pool(cobrand_pool, monkeypatch):
     """Conversions in these commands use the test session's LibreOffice pool."""
     monkeypatch.setattr(lo, "_default_pool", cobrand_pool)
     return cobrand_pool
-
-
-def kb(*args: object) -> Result:
-    _reset()
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    _reset()
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
-
-
-def kb_json(*args: object):
-    result = kb(*args, "--json")
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 def add_template(path: Path, *audience: str) -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,16 +17,14 @@ from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
-from typer.testing import CliRunner, Result
 
 from kbportal import db
-from kbportal.cli import app
-from kbportal.config import reset_settings
 from kbportal.models import AuditEvent, Document, DocumentVersion, Role
-from kbportal.storage import get_blob_store, reset_blob_store
+from kbportal.storage import get_blob_store
 
 import docfiles
-from factories import DB_FILE, Template, build_template, make_org, make_user
+from cli_runner import data_dir_from, kb, kb_json
+from factories import Template, build_template, make_org, make_user
 
 MARKETING = "mia@vendor.example"
 ANA = "ana@alpha.example"  # partner, APAC gold
@@ -57,42 +54,9 @@ def template(tmp_path_factory) -> Template:
     return build_template(tmp_path_factory, "cli-documents", _build)
 
 
-def _reset() -> None:
-    db.get_engine().dispose()
-    reset_settings()
-    db.reset_engines()
-    reset_blob_store()
-
-
 @pytest.fixture(autouse=True)
 def data_dir(template, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    for name in list(os.environ):
-        if name.startswith("KBPORTAL_"):
-            monkeypatch.delenv(name)
-    path = tmp_path / "data"
-    path.mkdir()
-    shutil.copyfile(template.path, path / DB_FILE)
-    monkeypatch.setenv("KBPORTAL_DATA_DIR", str(path))
-    monkeypatch.setenv("KBPORTAL_STORAGE", "filesystem")
-    monkeypatch.chdir(tmp_path)
-    _reset()
-    yield path
-    _reset()
-
-
-def kb(*args: str) -> Result:
-    _reset()
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    _reset()
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
-
-
-def kb_json(*args: str):
-    result = kb(*args, "--json")
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)
+    yield from data_dir_from(template, tmp_path, monkeypatch)
 
 
 def add(path: Path, title: str, *options: str, user: str = MARKETING) -> int:

@@ -4,24 +4,17 @@ Argos packages installed with `kbportal translate install`, jobs run by the comm
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session
-from typer.testing import CliRunner, Result
 
-from kbportal import db
-from kbportal.cli import app
-from kbportal.config import reset_settings
 from kbportal.models import Role
-from kbportal.storage import reset_blob_store
 
 import docfiles
-from factories import DB_FILE, Template, build_template, make_org, make_user
+from cli_runner import data_dir_from, kb, kb_json
+from factories import Template, build_template, make_org, make_user
 
 pytest_plugins = ["argos_models"]
 
@@ -44,42 +37,9 @@ def template(tmp_path_factory) -> Template:
     return build_template(tmp_path_factory, "cli-variants", _build)
 
 
-def _reset() -> None:
-    db.get_engine().dispose()
-    reset_settings()
-    db.reset_engines()
-    reset_blob_store()
-
-
 @pytest.fixture(autouse=True)
 def data_dir(template, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    for name in list(os.environ):
-        if name.startswith("KBPORTAL_"):
-            monkeypatch.delenv(name)
-    path = tmp_path / "data"
-    path.mkdir()
-    shutil.copyfile(template.path, path / DB_FILE)
-    monkeypatch.setenv("KBPORTAL_DATA_DIR", str(path))
-    monkeypatch.setenv("KBPORTAL_STORAGE", "filesystem")
-    monkeypatch.chdir(tmp_path)
-    _reset()
-    yield path
-    _reset()
-
-
-def kb(*args: object) -> Result:
-    _reset()
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    _reset()
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
-
-
-def kb_json(*args: object):
-    result = kb(*args, "--json")
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)
+    yield from data_dir_from(template, tmp_path, monkeypatch)
 
 
 @pytest.fixture
