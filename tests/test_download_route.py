@@ -163,6 +163,11 @@ def s3_world(use_s3_storage, db, tmp_path, monkeypatch):
     monkeypatch.setenv("KBPORTAL_S3_PUBLIC_ENDPOINT", f"http://{use_s3_storage.server.endpoint}")
     reset_settings()
     reset_blob_store()
+    yield publish_for_gold_apac(tmp_path)
+
+
+def publish_for_gold_apac(tmp_path) -> dict:
+    """Two partners and marketing; one PDF published for gold APAC partners (current storage)."""
     with session_scope() as session:
         apac = make_org(session, "Acme APAC", "APAC", "gold")
         emea = make_org(session, "Euro Silver", "EMEA", "silver")
@@ -174,7 +179,7 @@ def s3_world(use_s3_storage, db, tmp_path, monkeypatch):
             session, repository_principal(session, marketing), SYSTEM_ACTOR,
             repository.Upload(path=pdf, filename=FILENAME), title="Launch brochure",
             audience=AudienceRule(regions=frozenset({"APAC"}), min_tier="gold"), publish=True)
-    yield {"doc_id": ref.document_id, "bytes": pdf.read_bytes()}
+    return {"doc_id": ref.document_id, "bytes": pdf.read_bytes()}
 
 
 def test_with_a_public_s3_endpoint_a_permitted_download_redirects_to_a_signed_link_that_serves_the_file(s3_world):
@@ -222,21 +227,11 @@ def test_a_tampered_signed_link_is_refused_by_s3(s3_world):
 @pytest.fixture
 def cached_world(use_s3_storage, db, tmp_path):
     """The world on real S3 (no public endpoint): downloads stream through kbportal."""
+    world = publish_for_gold_apac(tmp_path)
     with session_scope() as session:
-        apac = make_org(session, "Acme APAC", "APAC", "gold")
-        emea = make_org(session, "Euro Silver", "EMEA", "silver")
-        make_user(session, "gold@apac.example", org=apac)
-        make_user(session, "silver@emea.example", org=emea)
-        marketing = make_user(session, "mk@vendor.example", role=Role.MARKETING)
-        pdf = make_pdf(tmp_path / "upload.pdf", ["Launch brochure " * 400])
-        ref = repository.create_document(
-            session, repository_principal(session, marketing), SYSTEM_ACTOR,
-            repository.Upload(path=pdf, filename=FILENAME), title="Launch brochure",
-            audience=AudienceRule(regions=frozenset({"APAC"}), min_tier="gold"), publish=True)
-    with session_scope() as session:
-        version = repository._latest(session, ref.document_id)
-        blob = (version.storage_key, version.storage_version_id)
-    yield {"doc_id": ref.document_id, "bytes": pdf.read_bytes(), "blob": blob}
+        version = repository._latest(session, world["doc_id"])
+        world["blob"] = (version.storage_key, version.storage_version_id)
+    yield world
 
 
 def cached_copy(world):

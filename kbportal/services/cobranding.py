@@ -26,7 +26,6 @@ The product around the engine (``services/cobrand``):
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 import shutil
 from collections.abc import Mapping
@@ -42,7 +41,7 @@ from kbportal.config import get_settings
 from kbportal.db import session_scope
 from kbportal.models import (DocType, Document, DocumentVersion, GeneratedPdf, JobState, Organisation, Status, User,
                              VersionState)
-from kbportal.services import access, audit, branding, extraction, filenames, jobs
+from kbportal.services import access, audit, branding, extraction, filenames, jobs, repository
 from kbportal.services.access import Action, Principal
 from kbportal.services.audit import Actor
 from kbportal.services.errors import KbError, NotFound, ValidationFailed
@@ -417,14 +416,6 @@ def _local_copy(store: BlobStore, key: str, version_id: str, size: int | None, d
     return dest
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _converter():
     """The process-wide LibreOffice listener pool (tests point it at their own)."""
     from kbportal.services.cobrand import converter
@@ -470,7 +461,7 @@ def generate_job(ctx: jobs.JobContext) -> dict:
         out = work / "co-branded.pdf"
         info = _run_engine(template, inputs, logo, out, work)
         ctx.progress(85)
-        digest = _sha256(out)
+        digest = repository.sha256_file(out)
         blob = store.put_file(blob_key, out, PDF_MIME)
         store.keep_local(blob_key, blob.version_id, out)  # the first download is served from here
     with session_scope() as session:

@@ -235,7 +235,8 @@ def _audience_dict(rule: AudienceRule | None) -> dict | None:
             "org_ids": sorted(rule.org_ids)}
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MB chunks (uploads, verify, co-branded PDFs)."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(MB):
@@ -467,7 +468,7 @@ def _store_version(session: Session, doc_id: int, number: int, accepted: _Accept
     pending = _PUTS.submit(_put, store, key, accepted.path, accepted.kind.mime_type, accepted.size)
     version = job = None
     try:
-        digest = _sha256(accepted.path)
+        digest = sha256_file(accepted.path)
         if meanwhile is not None:
             meanwhile(digest)
         version = DocumentVersion(
@@ -1110,7 +1111,7 @@ def _hash_blob(store: BlobStore, key: str, version_id: str) -> tuple[str, int]:
 
 def _hash_file(path: Path) -> tuple[str, int]:
     try:
-        return _sha256(path), path.stat().st_size
+        return sha256_file(path), path.stat().st_size
     except OSError:
         return "", -1
 

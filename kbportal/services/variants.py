@@ -411,7 +411,7 @@ def upload_human_translation(session: Session, principal: Principal, actor: Acto
                                                                              else doc.title))
     clean_description = repository._clean_description(
         description if description is not None else (row.description if row else doc.description))
-    digest = repository._sha256(accepted.path)
+    digest = repository.sha256_file(accepted.path)
     store = get_blob_store()
     blob = store.put_file(_variant_key(doc.id, version.number, target, accepted.filename), accepted.path,
                           accepted.kind.mime_type)  # the blob first, the row after
