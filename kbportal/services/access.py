@@ -379,17 +379,19 @@ def load_audience(session: Session, audience_id: int | None) -> AudienceRule | N
 def save_audience(session: Session, rule: AudienceRule, audience_id: int | None = None) -> int:
     """Store ``rule`` (new row, or replace the rows of ``audience_id``); returns the id."""
     row = session.get(Audience, audience_id) if audience_id else None
+    fresh = row is None
     if row is None:
         row = Audience()
     row.all_regions = rule.all_regions
     row.min_tier = rule.min_tier
     session.add(row)
     session.flush()
-    for old in session.exec(select(AudienceRegion).where(AudienceRegion.audience_id == row.id)):
-        session.delete(old)
-    for old in session.exec(select(AudienceOrg).where(AudienceOrg.audience_id == row.id)):
-        session.delete(old)
-    session.flush()
+    if not fresh:  # replace the old rows (a new audience has none: no queries on the upload path)
+        for old in session.exec(select(AudienceRegion).where(AudienceRegion.audience_id == row.id)):
+            session.delete(old)
+        for old in session.exec(select(AudienceOrg).where(AudienceOrg.audience_id == row.id)):
+            session.delete(old)
+        session.flush()
     if not rule.all_regions:
         for code in sorted(rule.regions):
             session.add(AudienceRegion(audience_id=row.id, region_code=code))
