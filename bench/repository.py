@@ -129,12 +129,17 @@ def main() -> None:
             os.killpg(proc.pid, signal.SIGINT)
             proc.wait(timeout=60)
 
-        def upload_pair(path: Path, raw_key: str, kb_first: bool) -> tuple[float, float, object]:
+        def raw_key(label: str, name: str, path: Path) -> str:
+            """The raw baseline writes keys shaped like kbportal's (``documents/<id>/<file>``):
+            one new folder per object, which costs SeaweedFS's filer the same work on both sides."""
+            return f"raw/{label}/{name}/{path.name}"
+
+        def upload_pair(path: Path, key: str, kb_first: bool) -> tuple[float, float, object]:
             """One raw put and one kbportal upload of the same file, back to back; callers
             alternate which goes first (the second may meet the server still busy with the first)."""
             def raw_put() -> float:
                 start = time.perf_counter()
-                minio.fput_object(bucket, raw_key, str(path), content_type="application/pdf", part_size=16 * MB)
+                minio.fput_object(bucket, key, str(path), content_type="application/pdf", part_size=16 * MB)
                 return time.perf_counter() - start
 
             def kb_upload() -> tuple[float, object]:
@@ -162,7 +167,8 @@ def main() -> None:
 
         # 1 MB files are cheap: three times as many, for steadier medians of millisecond timings.
         rounds = {"1mb": args.rounds * 3, "20mb": args.rounds}
-        result: dict[str, object] = {"rounds": rounds, "file_kind": "text PDF", "server": "SeaweedFS (weed mini)"}
+        result: dict[str, object] = {"rounds": rounds, "file_kind": "text PDF", "server": "SeaweedFS (weed mini)",
+                                     "raw_keys": "raw/<size>/<n>/<file name>, shaped like documents/<id>/<file name>"}
         for label, size in (("1mb", 1 * MB), ("20mb", 20 * MB)):
             files = [make_pdf(work / f"{label}-{i}.pdf", size, f"{label}-{i}") for i in range(rounds[label])]
             actual = statistics.mean(f.stat().st_size for f in files)
@@ -170,7 +176,7 @@ def main() -> None:
             raw_put, raw_get, kb_put, kb_get, kb_redirect_get = [], [], [], [], []
             doc_ids, job_ids = [], []
             for i, path in enumerate(files):  # the worker is idle (stopped): uploads alone
-                raw, kb, ref = upload_pair(path, f"raw/{label}/{i}.pdf", kb_first=i % 2 == 1)
+                raw, kb, ref = upload_pair(path, raw_key(label, str(i), path), kb_first=i % 2 == 1)
                 raw_put.append(raw)
                 kb_put.append(kb)
                 doc_ids.append(ref.document_id)
@@ -182,7 +188,7 @@ def main() -> None:
                 for i, path in enumerate(files):
                     busy_copy = path.with_name(f"busy-{path.name}")
                     busy_copy.write_bytes(path.read_bytes() + b"\n%busy\n")  # other bytes: a new document
-                    raw, kb, ref = upload_pair(busy_copy, f"raw/{label}/busy-{i}.pdf", kb_first=i % 2 == 1)
+                    raw, kb, ref = upload_pair(busy_copy, raw_key(label, f"busy-{i}", busy_copy), kb_first=i % 2 == 1)
                     raw_busy.append(raw)
                     kb_busy.append(kb)
                     job_ids.append(ref.job_id)
@@ -204,7 +210,7 @@ def main() -> None:
             # on a busy machine hits both sides alike.
             for i, doc_id in [(i, d) for _ in range(DOWNLOAD_REPEATS) for i, d in enumerate(doc_ids)]:
                 start = time.perf_counter()
-                response = minio.get_object(bucket, f"raw/{label}/{i}.pdf")
+                response = minio.get_object(bucket, raw_key(label, str(i), files[i]))
                 try:
                     for _ in response.stream(1 * MB):
                         pass
