@@ -83,7 +83,10 @@ def format_datetime(value: datetime | None, lang: str, time_zone: str, fmt: str 
 
 
 def format_size(size: int | None, lang: str) -> str:
-    """A byte count for people, in the user's number format (e.g. "1,2 MB" in German)."""
+    """A byte count for people, in the user's number format (e.g. "1,2 MB" in German).
+
+    Binary steps (1 MB = 1024 KB), the unit the upload limits use: a file at the 200 MB
+    limit shows as "200 MB", not "209.7 MB"."""
     from babel.numbers import format_decimal
 
     if not size:
@@ -91,8 +94,8 @@ def format_size(size: int | None, lang: str) -> str:
     units = ["B", "KB", "MB", "GB", "TB"]
     value = float(size)
     unit = 0
-    while value >= 1000 and unit < len(units) - 1:
-        value /= 1000
+    while value >= 1024 and unit < len(units) - 1:
+        value /= 1024
         unit += 1
     pattern = "#,##0" if unit == 0 or value >= 100 else "#,##0.#"
     return f"{format_decimal(value, format=pattern, locale=_BABEL_LOCALE.get(lang, 'en_GB'))} {units[unit]}"

@@ -190,3 +190,13 @@ def test_unknown_time_zone_shows_utc_instead_of_failing():
 
 def test_no_datetime_is_shown_as_nothing():
     assert i18n.format_datetime(None, "en", "UTC") == ""
+
+
+def test_sizes_use_the_same_megabyte_as_the_upload_limit():
+    from kbportal.i18n import format_size
+
+    assert format_size(200 * 1024 * 1024, "en") == "200 MB"
+    assert format_size(1536, "en") == "1.5 KB"
+    assert format_size(1536 * 1024, "de") == "1,5 MB"
+    assert format_size(512, "en") == "512 B"
+    assert format_size(0, "en") == "0 B"
