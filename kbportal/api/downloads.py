@@ -343,3 +343,32 @@ async def generated_preview(request: Request) -> Response:
     response = FileResponse(path, headers=headers, media_type="image/png")
     del response.headers["last-modified"]
     return response
+
+
+async def draft_preview(request: Request) -> Response:
+    """``/api/cobrand/draft/{key}.png?s=...``: page 1 of a draft the same login session
+    rendered (live preview of the co-brand form). 404 without the session's signature, so
+    nobody reads another user's draft by guessing or copying its URL."""
+    key = request.path_params.get("key", "")
+    signature = request.query_params.get("s", "")
+
+    def open_draft() -> Path:
+        with session_scope() as session:
+            return cobranding.open_draft(session, request.cookies.get(SESSION_COOKIE), key, signature)
+
+    try:
+        path = await run_in_threadpool(open_draft)
+    except NotFound as exc:
+        return _error(request, 404, exc)
+    except KbError as exc:  # the database is unavailable
+        return _error(request, 503, exc)
+    headers = {"ETag": f'"{key}"', "Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
+    if request.headers.get("if-none-match") == headers["ETag"]:
+        return Response(status_code=304, headers=headers)
+    try:
+        stat = os.stat(path)
+    except OSError:  # evicted meanwhile
+        return _error(request, 404, NotFound())
+    response = FileResponse(path, headers=headers, media_type="image/png", stat_result=stat)
+    del response.headers["last-modified"]
+    return response

@@ -38,5 +38,6 @@ def build_api() -> Starlette:
         Route("/api/variants/{variant_id:int}/download", downloads.variant_download),
         Route("/api/cobrand/{generated_id:int}/download", downloads.generated_download),
         Route("/api/cobrand/{generated_id:int}/preview.png", downloads.generated_preview),
+        Route("/api/cobrand/draft/{key}.png", downloads.draft_preview),
         Route("/api/branding/{org_id:int}/logo", downloads.branding_logo),
     ])

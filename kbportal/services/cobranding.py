@@ -343,6 +343,19 @@ def _audit_generated(session: Session, actor: Actor, row: GeneratedPdf, *, cache
                  branding_version=row.branding_version, cached=cached, size=row.size, **extra)
 
 
+def _branding_org(session: Session, principal: Principal, org_id: int | None) -> int:
+    """The organisation whose branding to use (default: the principal's own; staff may name
+    any). ValidationFailed without one; NotFound for an organisation the principal may not use."""
+    org_id = principal.org_id if org_id is None else org_id
+    if not access.can_generate_for(principal, org_id):
+        if principal.active and org_id is None:
+            raise ValidationFailed("cobrand.no_organisation", field="organisation")
+        raise NotFound()
+    if session.get(Organisation, org_id) is None:
+        raise NotFound()
+    return org_id
+
+
 def request(session: Session, principal: Principal, actor: Actor, template_doc_id: int,
             overrides: Mapping[str, object] | None = None, *, org_id: int | None = None,
             version: int | None = None) -> GenerationRef:
@@ -353,13 +366,7 @@ def request(session: Session, principal: Principal, actor: Actor, template_doc_i
     makes it (dispatched when the caller commits). NotFound for a template the principal may
     not use; ValidationFailed for a value too long or a field the template does not have.
     """
-    org_id = principal.org_id if org_id is None else org_id
-    if not access.can_generate_for(principal, org_id):
-        if principal.active and org_id is None:
-            raise ValidationFailed("cobrand.no_organisation", field="organisation")
-        raise NotFound()
-    if session.get(Organisation, org_id) is None:
-        raise NotFound()
+    org_id = _branding_org(session, principal, org_id)
     doc, template_version = _template(session, principal, template_doc_id, version)
     inputs = _inputs(session, doc, template_version, org_id, overrides)
     existing = _made(session, org_id, inputs.cache_key)
@@ -551,14 +558,28 @@ def _preview_dir() -> Path:
     return get_settings().resolved_data_dir / "cache" / "cobrand-preview"
 
 
+def _render_page_one(pdf: Path, dest: Path, tmp: Path, what: str) -> None:
+    """Page 1 of ``pdf`` as a PNG at ``dest`` (``pdftoppm`` at PREVIEW_DPI; atomic: a
+    concurrent reader sees the whole file or none). KbError ``cobrand.preview_failed``."""
+    import subprocess
+
+    try:
+        subprocess.run(["pdftoppm", "-r", str(PREVIEW_DPI), "-f", "1", "-l", "1", "-png", "-singlefile",
+                        str(pdf), str(tmp / "page")], check=True, capture_output=True, timeout=_PREVIEW_TIMEOUT_S)
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.warning("preview of %s failed: %s", what, exc)
+        raise KbError("cobrand.preview_failed") from exc
+    (tmp / "page.png").replace(dest)
+
+
 def preview_png(session: Session, principal: Principal, generated_id: int) -> Path:
     """Page 1 of a generated PDF as a PNG (``pdftoppm``), for the co-brand page's result card.
 
     Same access rule as :func:`open_generated` (NotFound for another organisation's PDF).
     Rendered once and kept on local disk under the data directory, named by the PDF's
-    cache key (a generated PDF never changes, so neither does its preview).
+    cache key (a generated PDF never changes, so neither does its preview; the cache is
+    bounded by :func:`prune_previews`, so an evicted one is rendered again).
     """
-    import subprocess
     import tempfile
 
     target = open_generated(session, principal, generated_id)
@@ -571,12 +592,154 @@ def preview_png(session: Session, principal: Principal, generated_id: int) -> Pa
     store = get_blob_store()
     with tempfile.TemporaryDirectory(dir=folder, prefix="render-") as tmp:
         pdf = _local_copy(store, target.key, target.storage_version_id, target.size, Path(tmp) / "in.pdf")
-        try:
-            subprocess.run(["pdftoppm", "-r", str(PREVIEW_DPI), "-f", "1", "-l", "1", "-png", "-singlefile",
-                            str(pdf), str(Path(tmp) / "page")], check=True, capture_output=True,
-                           timeout=_PREVIEW_TIMEOUT_S)
-        except (OSError, subprocess.SubprocessError) as exc:
-            log.warning("preview of generated PDF %s failed: %s", generated_id, exc)
-            raise KbError("cobrand.preview_failed") from exc
-        Path(tmp, "page.png").replace(path)  # atomic: a concurrent request sees the whole file or none
+        _render_page_one(pdf, path, Path(tmp), f"generated PDF {generated_id}")
+    _prune_quietly(folder, keep=path)
     return path
+
+
+# --------------------------------------------------------------------------- live preview of a draft
+
+# The preview cache (generated PDFs' and drafts' page 1) is bounded: files older than a
+# day go, then the oldest until the folder holds at most this much.
+PREVIEW_CACHE_MAX_BYTES = 200 * 1024 * 1024
+PREVIEW_CACHE_MAX_AGE_S = 24 * 3600
+_DRAFT_PREFIX = "draft-"
+
+
+@dataclass(frozen=True)
+class DraftPlan:
+    """What a draft preview renders: checked and resolved in a database session
+    (:func:`prepare_draft`), rendered outside it (:func:`render_draft`)."""
+
+    key: str  # the PNG's name (sha256 of everything that determines page 1)
+    inputs: _Inputs
+    template_ref: tuple[str, str, int]  # storage key, version id, size
+
+
+def prepare_draft(session: Session, principal: Principal, template_doc_id: int,
+                  overrides: Mapping[str, object] | None = None, *, org_id: int | None = None) -> DraftPlan:
+    """The access-checked inputs of a live preview: the same rules and values as :func:`request`
+    (NotFound for a template or organisation the principal may not use, ValidationFailed for
+    a value too long or a field the template does not have). Nothing is stored or audited:
+    a draft is no deliverable."""
+    import hashlib
+
+    org_id = _branding_org(session, principal, org_id)
+    doc, version = _template(session, principal, template_doc_id)
+    inputs = _inputs(session, doc, version, org_id, overrides)
+    key = hashlib.sha256(f"draft-preview:{PREVIEW_DPI}:{inputs.cache_key}".encode()).hexdigest()
+    return DraftPlan(key=key, inputs=inputs,
+                     template_ref=(version.storage_key, version.storage_version_id, version.size))
+
+
+def draft_path(key: str) -> Path:
+    """Where the draft preview named ``key`` is (or would be) kept."""
+    return _preview_dir() / f"{_DRAFT_PREFIX}{key}.png"
+
+
+def render_draft(plan: DraftPlan) -> Path:
+    """Page 1 of the planned PDF as a PNG: from the cache when rendered before (no work),
+    else made by the engine (DOCX through the LibreOffice pool, like a generation) and
+    ``pdftoppm``. Raises the engine's ValidationFailed / KbError, or ``cobrand.preview_failed``."""
+    import tempfile
+
+    path = draft_path(plan.key)
+    if path.exists():
+        return path
+    folder = path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    store = get_blob_store()
+    inputs = plan.inputs
+    with tempfile.TemporaryDirectory(dir=folder, prefix="render-") as tmp:
+        work = Path(tmp)
+        template = _local_copy(store, *plan.template_ref, work / f"template.{inputs.kind}")
+        logo = store.get_bytes(inputs.logo["key"], inputs.logo["version_id"]) if inputs.logo else None
+        pdf = work / "draft.pdf"
+        _run_engine(template, inputs, logo, pdf, work)
+        _render_page_one(pdf, path, work, f"draft of template {inputs.template_document_id}")
+    _prune_quietly(folder, keep=path)
+    return path
+
+
+def draft_preview(session: Session, principal: Principal, template_doc_id: int,
+                  overrides: Mapping[str, object] | None = None, *, org_id: int | None = None) -> Path:
+    """Page 1 of the PDF :func:`request` would make now, as a PNG (checked, then rendered;
+    a caller that must not hold the database session while rendering uses
+    :func:`prepare_draft` and :func:`render_draft`)."""
+    return render_draft(prepare_draft(session, principal, template_doc_id, overrides, org_id=org_id))
+
+
+def draft_signature(token: str, key: str) -> str:
+    """Binds a draft preview to the login session that rendered it: the route serves
+    ``key`` only with this signature, made from the session's own (secret) token."""
+    import hashlib
+    import hmac
+
+    return hmac.new(f"kbportal-draft:{token}".encode(), key.encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def open_draft(session: Session, token: str | None, key: str, signature: str) -> Path:
+    """The draft preview ``key`` for the login session holding ``token``: NotFound when that
+    session is over, without a valid signature for it (another user's or session's draft),
+    for a malformed key, or when the file is gone (evicted: the page renders it again on
+    the next change)."""
+    import hmac
+    import re
+
+    from kbportal.services import auth
+
+    if (not token or not re.fullmatch(r"[0-9a-f]{64}", key)
+            or not hmac.compare_digest(draft_signature(token, key), signature or "")
+            or auth.resolve_principal(session, token) is None):
+        raise NotFound()
+    path = draft_path(key)
+    if not path.is_file():
+        raise NotFound()
+    return path
+
+
+def prune_previews(folder: Path, *, max_bytes: int = PREVIEW_CACHE_MAX_BYTES,
+                   max_age_s: float = PREVIEW_CACHE_MAX_AGE_S, now: float | None = None,
+                   keep: Path | None = None) -> list[Path]:
+    """Bound a folder of preview PNGs: remove those last written more than ``max_age_s``
+    ago, then the oldest until the rest take at most ``max_bytes``. ``keep`` (the one just
+    written) stays. Other entries (renders in progress) are left alone. Returns the removed."""
+    import time
+
+    now = time.time() if now is None else now
+    files = []
+    try:
+        entries = list(folder.iterdir())
+    except FileNotFoundError:
+        return []
+    for entry in entries:
+        if entry.suffix != ".png" or entry == keep:
+            continue
+        try:
+            info = entry.stat()
+        except FileNotFoundError:
+            continue
+        files.append((info.st_mtime, info.st_size, entry))
+    kept_size = 0
+    if keep is not None:
+        try:
+            kept_size = keep.stat().st_size
+        except FileNotFoundError:
+            pass
+    files.sort(key=lambda f: (f[0], f[2].name))  # oldest first
+    total = kept_size + sum(size for _, size, _ in files)
+    removed = []
+    for mtime, size, entry in files:
+        if now - mtime <= max_age_s and total <= max_bytes:
+            break
+        entry.unlink(missing_ok=True)
+        total -= size
+        removed.append(entry)
+    return removed
+
+
+def _prune_quietly(folder: Path, keep: Path) -> None:
+    try:
+        prune_previews(folder, keep=keep)
+    except OSError:  # a full or read-only disk must not fail the preview itself
+        log.warning("could not prune the preview cache %s", folder, exc_info=True)

@@ -107,3 +107,20 @@ def test_staff_pick_the_organisation_whose_branding_to_try(page: Page):
     choose(page, "branding-org", "Nordic Channel AB")
     expect(page.get_by_test_id("branding-partner_name")).to_have_value("Nordic Channel AB")
     expect(page.get_by_test_id("branding-save")).to_have_count(0)  # marketing reads, admins edit
+
+
+def test_typing_in_the_form_updates_the_live_preview_of_page_one(page: Page):
+    login_ok(page, "budi@nusantara.example.com")
+    page.goto("/cobrand")
+    page.get_by_test_id("template-card").filter(has_text=TEMPLATE).get_by_test_id("template-use").click()
+    preview = page.get_by_test_id("live-preview")  # rendered at once for the picked template
+    expect(preview).to_be_visible(timeout=60000)
+    page.wait_for_function("el => el.complete && el.naturalWidth > 100", arg=preview.element_handle(), timeout=30000)
+    before = preview.get_attribute("src")
+
+    page.get_by_test_id("field-event_date").press_sequentially("12 March", delay=40)
+
+    expect(preview).not_to_have_attribute("src", before or "", timeout=60000)
+    expect(page.get_by_test_id("preview-updating")).to_have_count(0, timeout=30000)
+    page.wait_for_function("el => el.complete && el.naturalWidth > 100", arg=preview.element_handle(), timeout=30000)
+    assert page.request.get(preview.get_attribute("src") or "").status == 200  # this session's own draft

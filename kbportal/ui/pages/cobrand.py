@@ -1,4 +1,5 @@
-"""Co-brand: templates this user may use, the form, generation with progress, the result, history."""
+"""Co-brand: templates this user may use, the form with a live page-1 preview, generation with
+progress, the result, history."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ from kbportal.ui.components.layout import app_shell, empty_state, page_header
 from kbportal.ui.components.table import responsive_list, sort_header
 from kbportal.ui.i18n import tr
 from kbportal.ui.state.cobrand import CobrandState as S
+from kbportal.ui.state.session import SessionState
 
 # Downloads leave the single-page app: a native navigation the browser saves as a file.
 NATIVE = {"reloadDocument": True}
 
 
-def _section_title(icon: str, key: str) -> rx.Component:
-    return rx.hstack(rx.icon(icon, size=20, color=rx.color("accent", 11)), rx.heading(tr(key), size="5"),
+def _section_title(icon: str, key: str | rx.Var) -> rx.Component:
+    """A section heading: a catalogue key, or a text Var already in the user's language."""
+    text = tr(key) if isinstance(key, str) else key
+    return rx.hstack(rx.icon(icon, size=20, color=rx.color("accent", 11)), rx.heading(text, size="5"),
                      align="center", spacing="2")
 
 
@@ -71,20 +75,28 @@ def _templates() -> rx.Component:
 # --------------------------------------------------------------------------- form
 
 
+def _label_of(f: dict) -> rx.Var:
+    """Standard fields: the catalogue's label in the user's language (follows a language
+    switch); custom fields: the template author's name for the field."""
+    return rx.cond(f["standard"].to(bool), SessionState.t[f["label_key"].to(str)], f["label"].to(str))
+
+
 def _input(f: dict) -> rx.Component:
     name = f["name"].to(str)
     common = dict(value=S.values[name], on_change=lambda v: S.set_value(name, v), width="100%",
-                  custom_attrs={"data-testid": "field-" + name, "aria-label": f["label"].to(str)})
+                  custom_attrs={"data-testid": "field-" + name, "aria-label": _label_of(f)})
     return rx.cond(f["multiline"], rx.text_area(rows="3", **common), rx.input(**common))
 
 
 def _field(f: dict) -> rx.Component:
     name = f["name"].to(str)
     return rx.vstack(
-        rx.hstack(rx.text(f["label"], as_="label", size="2", weight="medium"),
+        rx.hstack(rx.text(_label_of(f), as_="label", size="2", weight="medium"),
                   rx.cond(~f["standard"].to(bool), rx.badge(tr("cobrand.custom_field"), size="1", variant="outline")),
                   align="center", spacing="2"),
         _input(f),
+        rx.cond(~f["standard"].to(bool),
+                rx.text(tr("cobrand.custom_field_hint"), size="1", color=rx.color("gray", 10))),
         rx.cond(S.field_errors.contains(name),
                 rx.text(S.field_errors[name], size="1", color=rx.color("red", 11), role="alert")),
         spacing="1",
@@ -96,12 +108,45 @@ def _profile_hint() -> rx.Component:
     return rx.callout.root(
         rx.callout.icon(rx.icon("palette")),
         rx.callout.text(
-            tr("cobrand.from_profile"), " ",
+            rx.cond(S.org_id == 0, tr("cobrand.from_profile_staff"), tr("cobrand.from_profile")), " ",
             rx.cond(S.can_edit_profile,
                     rx.link(tr("cobrand.edit_profile"), href="/branding", data_testid="edit-profile-link")),
         ),
         variant="surface", size="1", width="100%",
     )
+
+
+def _preview() -> rx.Component:
+    """Page 1 with the current values, following the form (a spinner over the old image
+    while it updates; a short sentence instead of the image when it cannot be made)."""
+    updating = rx.hstack(rx.spinner(size="1"), rx.text(tr("cobrand.preview_updating"), size="1"),
+                         align="center", spacing="2", padding_x="8px", padding_y="4px",
+                         background=rx.color("gray", 1), border=f"1px solid {rx.color('gray', 6)}",
+                         border_radius="var(--radius-2)", box_shadow="var(--shadow-2)",
+                         position="absolute", top="8px", right="8px", data_testid="preview-updating")
+    return rx.card(rx.vstack(
+        rx.text(tr("cobrand.preview_title"), size="2", weight="medium", color=rx.color("gray", 11)),
+        rx.box(
+            rx.cond(
+                S.preview_error != "",
+                rx.center(rx.hstack(rx.icon("image-off", size=18, color=rx.color("gray", 10), flex_shrink="0"),
+                                    rx.text(S.preview_error, size="2", color=rx.color("gray", 11)),
+                                    spacing="2", align="start"),
+                          min_height="160px", padding="16px", data_testid="preview-error"),
+                rx.cond(
+                    S.preview_url != "",
+                    rx.image(src=S.preview_url, alt=tr("cobrand.preview_alt"), width="100%", height="auto",
+                             max_height="70vh", object_fit="contain", display="block", background="white",
+                             data_testid="live-preview"),
+                    rx.box(height="320px", width="100%", background=rx.color("gray", 3)),
+                ),
+            ),
+            rx.cond(S.preview_busy, updating),
+            position="relative", width="100%", max_width="420px", align_self="center",
+            border=f"1px solid {rx.color('gray', 6)}", border_radius="var(--radius-2)", overflow="hidden",
+            aria_busy=S.preview_busy, data_testid="preview",
+        ),
+        spacing="2", width="100%"), width="100%")
 
 
 def _progress() -> rx.Component:
@@ -181,8 +226,8 @@ def _form() -> rx.Component:
                 ),
                 spacing="4", width="100%",
             ), width="100%"),
-            rx.vstack(_progress(), _failure(), _result(), spacing="3", width="100%", id="cobrand-status"),
-            columns=rx.breakpoints(initial="1", lg="2"), spacing="4", width="100%",
+            rx.vstack(_progress(), _failure(), _result(), _preview(), spacing="3", width="100%", id="cobrand-status"),
+            columns=rx.breakpoints(initial="1", lg="2"), spacing="4", width="100%", align="start",
         ),
         spacing="4",
         width="100%",
@@ -225,7 +270,9 @@ def _history_card(g: dict) -> rx.Component:
 
 def _history() -> rx.Component:
     return rx.vstack(
-        _section_title("history", "cobrand.history_title"),
+        # Partners see their organisation's PDFs, staff everyone's.
+        _section_title("history", rx.cond(S.org_id == 0, tr("cobrand.history_title_all"),
+                                          tr("cobrand.history_title_org"))),
         rx.cond(
             S.history_rows.length() > 0,
             responsive_list(S, [

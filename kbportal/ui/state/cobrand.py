@@ -1,5 +1,6 @@
-"""Co-brand page: pick a template, fill the form (prefilled from the branding profile),
-generate the PDF as a job and follow it, download it; the organisation's history.
+"""Co-brand page: pick a template, fill the form (prefilled from the branding profile)
+while a live preview of page 1 follows the values, generate the PDF as a job and follow
+it, download it; the organisation's history.
 
 Everything goes through ``services.cobranding`` and ``services.branding``; this state
 only turns their answers into display rows in the user's language.
@@ -16,7 +17,7 @@ from kbportal.db import session_scope
 from kbportal.i18n import format_size
 from kbportal.services import access, auth, branding, cobranding, orgs
 from kbportal.services.cobranding import GeneratedItem, GenerationStatus, TemplateCard
-from kbportal.services.errors import KbError, NotFound
+from kbportal.services.errors import KbError, NotFound, ValidationFailed
 from kbportal.ui.state import job_watch
 from kbportal.ui.state.session import SessionState
 from kbportal.ui.state.table import TableMixin
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 STANDARD_ORDER = ("partner_name", "partner_contact", "partner_email", "partner_phone", "partner_website",
                   "partner_address", "partner_footer")
 MULTILINE = frozenset({"partner_address"})
+# The live preview renders this long after the last keystroke (at once on a template pick).
+PREVIEW_DEBOUNCE_S = 0.7
 
 
 def _read_status(token: str, job_id: int) -> GenerationStatus:
@@ -36,6 +39,17 @@ def _read_status(token: str, job_id: int) -> GenerationStatus:
         return cobranding.status(session, principal, job_id)
 
 
+def _render_draft(token: str, doc_id: int, overrides: dict[str, str], org_id: int | None) -> str:
+    """The live preview's URL: checked in a short database session, rendered outside it
+    (a worker thread: LibreOffice for DOCX takes ~0.5 s). Signed for this login session."""
+    with session_scope() as session:
+        found = auth.resolve_principal(session, token)
+        principal = found.principal if found is not None else access.ANONYMOUS
+        plan = cobranding.prepare_draft(session, principal, doc_id, overrides, org_id=org_id)
+    cobranding.render_draft(plan)
+    return f"/api/cobrand/draft/{plan.key}.png?s={cobranding.draft_signature(token, plan.key)}"
+
+
 def _scroll_to_status():
     """Bring the progress / result column into view (below the form on phones); no jump when visible."""
     return rx.call_script('document.getElementById("cobrand-status")'
@@ -43,7 +57,8 @@ def _scroll_to_status():
 
 
 def _label(name: str) -> str:
-    """A custom field's label: its name, readable ("event_date" -> "Event date")."""
+    """A custom field's label: the template author's own name for it, made readable
+    ("event_date" -> "Event date") but not translated (standard fields use the catalogue)."""
     text = name.replace("_", " ").strip()
     return text[:1].upper() + text[1:]
 
@@ -64,11 +79,17 @@ class CobrandState(TableMixin, SessionState):
     selected_id: int = 0
     selected_title: str = ""
     selected_kind: str = ""
-    form_fields: list[dict] = []  # name, label, standard, multiline
+    form_fields: list[dict] = []  # name, label (custom) or label_key (standard: catalogue), standard, multiline
     values: dict[str, str] = {}
     _profile: dict[str, str] = {}
     form_error: str = ""
     field_errors: dict[str, str] = {}
+
+    # the live preview of page 1 (rendered in the background as the values change)
+    preview_url: str = ""
+    preview_busy: bool = False
+    preview_error: str = ""
+    _preview_gen: int = 0  # the newest request: an older render never replaces a newer one
 
     # the generation
     generating: bool = False
@@ -121,6 +142,27 @@ class CobrandState(TableMixin, SessionState):
         self.result_meta = self.tr("cobrand.result_meta", pages=item.page_count,
                                    size=format_size(item.size, self.lang or "en"))
 
+    def _overrides(self) -> dict[str, str]:
+        """Only what differs from the profile is an override; custom fields are always sent."""
+        return {n: v for n, v in self.values.items() if self._profile.get(n, "") != v or n not in self._profile}
+
+    def _brand_org(self) -> int | None:
+        """Staff: the organisation picked to try (None: the user's own)."""
+        return int(self.picked_org) if not self.org_id and self.picked_org else None
+
+    def _queue_preview(self, delay: float = PREVIEW_DEBOUNCE_S):
+        """Ask for a preview of the current values; any render asked for earlier is now stale."""
+        self._preview_gen += 1
+        if not self.selected_id:
+            self.preview_busy = False
+            return None
+        self.preview_busy = True
+        return CobrandState.refresh_preview(self._preview_gen, delay)
+
+    def _clear_preview(self) -> None:
+        self._preview_gen += 1
+        self.preview_url, self.preview_busy, self.preview_error = "", False, ""
+
     def _reset_generation(self) -> None:
         self.generating, self.progress, self.job_id = False, 0, 0
         self.result_id, self.result_title, self.result_meta = 0, "", ""
@@ -131,6 +173,7 @@ class CobrandState(TableMixin, SessionState):
     @rx.event
     def load(self):
         self.selected_id = 0
+        self._clear_preview()
         self._reset_generation()
         self._reload()
 
@@ -144,13 +187,16 @@ class CobrandState(TableMixin, SessionState):
             return rx.toast.error(self.error_text(exc))
         standard = [n for n in STANDARD_ORDER if n in card.standard_fields]
         self.form_fields = (
-            [dict(name=n, label=self.tr(f"cobrand.field.{n}"), standard=True, multiline=n in MULTILINE)
+            [dict(name=n, label="", label_key=f"cobrand.field.{n}", standard=True, multiline=n in MULTILINE)
              for n in standard]
-            + [dict(name=n, label=_label(n), standard=False, multiline=False) for n in card.custom_fields])
+            + [dict(name=n, label=_label(n), label_key="", standard=False, multiline=False)
+               for n in card.custom_fields])
         self.values = {n: self._profile.get(n, "") for n in standard} | {n: "" for n in card.custom_fields}
         self.selected_id, self.selected_title, self.selected_kind = card.document_id, card.title, card.kind.upper()
         self.form_error, self.field_errors = "", {}
         self._reset_generation()
+        self._clear_preview()
+        return self._queue_preview(0)
 
     @rx.event
     def pick_org(self, value: str):
@@ -159,10 +205,12 @@ class CobrandState(TableMixin, SessionState):
         self._reload()
         self._fill_from_profile()
         self._reset_generation()
+        return self._queue_preview(0)
 
     @rx.event
     def back(self):
         self.selected_id = 0
+        self._clear_preview()
         self._reset_generation()
 
     @rx.event
@@ -170,11 +218,13 @@ class CobrandState(TableMixin, SessionState):
         self.values = {**self.values, name: value}
         if name in self.field_errors:
             self.field_errors = {k: v for k, v in self.field_errors.items() if k != name}
+        return self._queue_preview()
 
     @rx.event
     def reset_values(self):
         """Back to the branding profile's values (custom fields are kept)."""
         self._fill_from_profile()
+        return self._queue_preview(0)
 
     def _fill_from_profile(self) -> None:
         self.values = {**self.values, **{f["name"]: self._profile.get(f["name"], "")
@@ -184,12 +234,11 @@ class CobrandState(TableMixin, SessionState):
     def generate(self):
         """Ask for the PDF: a cached one shows at once, else follow the job."""
         self.form_error, self.field_errors = "", {}
-        # Only what differs from the profile is an override; custom fields are always sent.
-        overrides = {n: v for n, v in self.values.items() if self._profile.get(n, "") != v or n not in self._profile}
+        overrides = self._overrides()
         self._reset_generation()
         try:
             with session_scope() as session:
-                org_id = int(self.picked_org) if not self.org_id and self.picked_org else None
+                org_id = self._brand_org()
                 ref = cobranding.request(session, self.principal(session), self.actor(), self.selected_id, overrides,
                                          org_id=org_id)
                 item = None
@@ -262,3 +311,38 @@ class CobrandState(TableMixin, SessionState):
                 toast = rx.toast.error(self.failed)
         yield toast
         yield _scroll_to_status()
+
+    @rx.event(background=True)
+    async def refresh_preview(self, generation: int, delay: float):
+        """Render the live preview of the values as they are after ``delay`` seconds without
+        another change (a newer request makes this one stale: it then stops, or its result
+        is dropped). The old image stays, under a spinner, until the new one is there."""
+        if delay:
+            await asyncio.sleep(float(delay))
+        async with self:
+            if generation != self._preview_gen or not self.selected_id:
+                return
+            if not self.org_id and not self.picked_org:  # staff: no organisation's branding picked yet
+                self.preview_url, self.preview_busy = "", False
+                self.preview_error = self.tr("cobrand.preview_pick_org")
+                return
+            args = (self.token, self.selected_id, self._overrides(), self._brand_org())
+        url, failure = "", None
+        try:
+            url = await asyncio.to_thread(_render_draft, *args)
+        except ValidationFailed as exc:  # a value the PDF cannot take: the engine's own sentence
+            failure = exc
+        except KbError as exc:
+            log.warning("co-brand draft preview failed: %s", exc.code)
+            failure = KbError("cobrand.draft_preview_failed")
+        except Exception:  # noqa: BLE001 - the form must keep working without a preview
+            log.exception("co-brand draft preview crashed")
+            failure = KbError("cobrand.draft_preview_failed")
+        async with self:
+            if generation != self._preview_gen:
+                return
+            self.preview_busy = False
+            if failure is not None:
+                self.preview_error = self.error_text(failure)
+            else:
+                self.preview_url, self.preview_error = url, ""

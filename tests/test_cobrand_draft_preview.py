@@ -1,0 +1,202 @@
+"""The co-brand form's live preview: page 1 of the PDF the form would make now, rendered
+while the partner types (not stored, not audited), cached by its inputs, served only to
+the login session that rendered it; and the bounded preview cache.
+
+Reuses the world of ``test_cobranding`` (SQLite, filesystem storage, the real upload
+check, engine, LibreOffice pool and pdftoppm).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from sqlmodel import select
+
+from cobrand_files import LOGO_RED, colour_box, make_pdf_template
+from factories import principal_of
+from kbportal.models import AuditEvent, GeneratedPdf
+from kbportal.services import auth, cobranding
+from kbportal.services.access import AudienceRule
+from kbportal.services.errors import NotFound, ValidationFailed
+from kbportal.storage import get_blob_store
+from test_cobranding import (  # noqa: F401 - fixtures
+    EMEA_ONLY,
+    brand,
+    client_for,
+    count,
+    docx_template,
+    generation_jobs,
+    pool,
+    session,
+    template,
+    upload_template,
+    world,
+)
+
+pytest_plugins = ["cobrand_files"]
+
+ALL = AudienceRule(all_regions=True)
+
+
+def digest(path: Path) -> str:
+    with Image.open(path) as image:
+        return hashlib.sha256(image.convert("RGB").tobytes()).hexdigest()
+
+
+def draft(session, user_id: int, doc_id: int, overrides: dict | None = None, **kwargs) -> Path:
+    return cobranding.draft_preview(session, principal_of(session, user_id), doc_id, overrides, **kwargs)
+
+
+@pytest.fixture
+def pdf_template(world, session, tmp_path) -> int:
+    doc_id = upload_template(session, world, make_pdf_template(tmp_path / "p.pdf"), audience=ALL)
+    brand(session, world)
+    return doc_id
+
+
+# --------------------------------------------------------------------------- the service
+
+
+def test_a_draft_preview_is_page_one_with_the_branding_as_png(world, session, pdf_template):
+    path = draft(session, world.ana, pdf_template, {"event_date": "12 March 2027"})
+
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        assert 300 < image.size[0] < 800 and 300 < image.size[1] < 800  # preview resolution
+        assert colour_box(image.convert("RGB"), LOGO_RED)[0] > 0  # the organisation's logo is on it
+
+
+def test_a_changed_value_changes_the_pdf_drafts_image(world, session, pdf_template):
+    before = draft(session, world.ana, pdf_template, {"event_date": "May"})
+
+    after = draft(session, world.ana, pdf_template, {"event_date": "12 September 2027, Jakarta"})
+
+    assert after != before and digest(after) != digest(before)
+
+
+def test_typing_back_an_earlier_value_is_served_from_the_cache(world, session, pdf_template):
+    first = draft(session, world.ana, pdf_template, {"event_date": "May"})
+    stamp = first.stat().st_mtime_ns
+    draft(session, world.ana, pdf_template, {"event_date": "June"})
+
+    again = draft(session, world.ana, pdf_template, {"event_date": " May "})  # cleaned like a request
+
+    assert again == first and again.stat().st_mtime_ns == stamp  # not rendered again
+
+
+def test_a_docx_drafts_image_follows_the_typed_values(world, session, tmp_path, pool):
+    doc_id = upload_template(session, world, docx_template(tmp_path), audience=ALL)
+    brand(session, world)
+
+    before = draft(session, world.ana, doc_id, {"event_date": "May"})
+    after = draft(session, world.ana, doc_id, {"partner_name": "A much longer company name for this flyer"})
+
+    assert digest(after) != digest(before)
+    with Image.open(after) as image:
+        assert colour_box(image.convert("RGB"), LOGO_RED)[0] > 0
+
+
+def test_a_draft_is_neither_stored_nor_audited_nor_a_job(world, session, pdf_template):
+    draft(session, world.ana, pdf_template, {"event_date": "May"})
+
+    assert count(session, GeneratedPdf) == 0 and generation_jobs(session) == 0
+    assert session.exec(select(AuditEvent).where(AuditEvent.action.like("cobrand.%"))).all() == []
+    assert list(get_blob_store().list_versions("generated/")) == []
+
+
+def test_a_template_outside_my_audience_has_no_draft_preview(world, session, tmp_path):
+    emea = upload_template(session, world, make_pdf_template(tmp_path / "emea.pdf"), audience=EMEA_ONLY)
+
+    for doc_id in (emea, emea + 1000):
+        with pytest.raises(NotFound):
+            draft(session, world.ana, doc_id)
+
+
+def test_a_partner_cannot_preview_with_another_organisations_branding(world, session, pdf_template):
+    with pytest.raises(NotFound):
+        draft(session, world.eve, pdf_template, org_id=world.acme)
+
+
+def test_a_draft_checks_values_like_a_request(world, session, pdf_template):
+    with pytest.raises(ValidationFailed) as refused:
+        draft(session, world.ana, pdf_template, {"evnt_date": "May"})
+
+    assert (refused.value.code, refused.value.field) == ("cobrand.unknown_field", "evnt_date")
+
+
+# --------------------------------------------------------------------------- the route
+
+
+def draft_url(token: str, path: Path) -> str:
+    key = path.stem.removeprefix("draft-")
+    return f"/api/cobrand/draft/{key}.png?s={cobranding.draft_signature(token, key)}"
+
+
+def test_the_draft_route_serves_the_session_that_rendered_it_and_404_to_anyone_else(world, session, pdf_template):
+    ana = client_for("ana@acme.example")
+    url = draft_url(ana.cookies["kbp_session"], draft(session, world.ana, pdf_template, {"event_date": "May"}))
+
+    mine = ana.get(url)
+    assert mine.status_code == 200 and mine.headers["content-type"] == "image/png"
+    assert mine.content.startswith(b"\x89PNG")
+
+    colleague = client_for("paula@acme.example")  # same organisation, another session
+    other_session = client_for("ana@acme.example")
+    for client in (colleague, other_session, client_for("eve@euro.example"), client_for(None)):
+        assert client.get(url).status_code == 404
+    assert ana.get(url.replace("?s=", "?s=0")).status_code == 404
+    assert ana.get("/api/cobrand/draft/..%2F..%2Fcobranding.png?s=x").status_code == 404
+
+
+def test_a_draft_is_not_served_after_its_session_logged_out(world, session, pdf_template):
+    ana = client_for("ana@acme.example")
+    token = ana.cookies["kbp_session"]
+    url = draft_url(token, draft(session, world.ana, pdf_template))
+    assert ana.get(url).status_code == 200
+
+    auth.logout(session, token)
+    session.commit()
+
+    assert ana.get(url).status_code == 404
+
+
+# --------------------------------------------------------------------------- the bounded cache
+
+
+def _png(folder: Path, name: str, size: int, age_s: float, now: float) -> Path:
+    path = folder / name
+    path.write_bytes(b"x" * size)
+    os.utime(path, (now - age_s, now - age_s))
+    return path
+
+
+def test_previews_older_than_the_age_limit_are_removed(tmp_path):
+    now = 1_000_000.0
+    old = _png(tmp_path, "old.png", 10, age_s=2 * 86400, now=now)
+    fresh = _png(tmp_path, "fresh.png", 10, age_s=60, now=now)
+
+    removed = cobranding.prune_previews(tmp_path, max_bytes=1000, max_age_s=86400, now=now)
+
+    assert removed == [old] and not old.exists() and fresh.exists()
+
+
+def test_over_the_size_limit_the_oldest_previews_go_first_and_the_new_one_stays(tmp_path):
+    now = 1_000_000.0
+    oldest = _png(tmp_path, "a.png", 400, age_s=300, now=now)
+    older = _png(tmp_path, "b.png", 400, age_s=200, now=now)
+    newer = _png(tmp_path, "c.png", 400, age_s=100, now=now)
+    written = _png(tmp_path, "d.png", 400, age_s=3 * 86400, now=now)  # a clock oddity: kept anyway
+    (tmp_path / "render-123").mkdir()  # a render in progress
+
+    removed = cobranding.prune_previews(tmp_path, max_bytes=1000, max_age_s=86400, now=now, keep=written)
+
+    assert removed == [oldest, older]
+    assert newer.exists() and written.exists() and (tmp_path / "render-123").is_dir()
+
+
+def test_a_missing_preview_folder_prunes_nothing(tmp_path):
+    assert cobranding.prune_previews(tmp_path / "none") == []
