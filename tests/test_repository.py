@@ -667,13 +667,14 @@ def test_a_pdf_gets_a_first_page_thumbnail_partners_can_fetch(any_world, session
     assert repository.list_documents(session, who(session, w.ana)).items[0].page_count == 2
 
 
-def test_images_get_a_thumbnail_and_word_files_do_not(world, session, tmp_path):
+def test_images_get_a_thumbnail_and_spreadsheets_do_not(world, session, tmp_path):
+    # Word files get one from LibreOffice: tests/test_office_thumbnails.py
     image = add_doc(session, world, docfiles.make_jpeg(tmp_path / "photo.jpg"), title="Photo")
-    word = add_doc(session, world, docfiles.make_docx(tmp_path / "memo.docx"), title="Memo")
+    sheet = add_doc(session, world, docfiles.make_xlsx(tmp_path / "prices.xlsx"), title="Prices")
     m = who(session, world.marketing)
 
     assert repository.open_thumbnail(session, m, image.document_id) is not None
-    assert repository.open_thumbnail(session, m, word.document_id) is None
+    assert repository.open_thumbnail(session, m, sheet.document_id) is None
 
 
 def test_a_large_pdf_with_images_gets_a_smaller_light_variant(world, session, tmp_path):

@@ -5,7 +5,9 @@ in the web process for parsing).
 
 MODE ``extract``: sniff the type, check the file is sound, extract text and page
 count, render a first-page thumbnail. MODE ``light``: write a smaller copy of a PDF
-(images downsampled and recompressed, content streams compressed).
+(images downsampled and recompressed, content streams compressed). MODE ``thumbnail``:
+page count and first-page thumbnail of a PDF the portal made from an upload (LibreOffice's
+PDF of a Word file), which is as untrusted as the upload itself.
 
 The first thing it does is limit itself (CPU seconds, address space, file size,
 no core dumps); the parent adds a wall-clock timeout and kills the whole process
@@ -170,6 +172,26 @@ def finish_pdf_thumbnail(renderer: subprocess.Popen | None, workdir: Path, timeo
         return None
     out = workdir / THUMB
     return THUMB if returncode == 0 and out.is_file() and out.stat().st_size > 0 else None
+
+
+def pdf_first_page(path: Path, workdir: Path, limits: dict) -> dict:
+    """Page count and first-page thumbnail of a converted PDF (``thumbnail`` None when
+    pdftoppm cannot render it; the page count 0 when pypdf cannot count them)."""
+    import logging
+
+    logging.getLogger("pypdf").setLevel(logging.CRITICAL)
+    from pypdf import PdfReader
+
+    renderer = start_pdf_thumbnail(path, workdir)
+    try:
+        pages = len(PdfReader(path, strict=False).pages)
+    except (MemoryError, RecursionError):
+        raise
+    except Exception:
+        pages = 0
+    finally:
+        thumb = finish_pdf_thumbnail(renderer, workdir, float(limits["thumbnail_seconds"]))
+    return {"page_count": pages, "thumbnail": thumb}
 
 
 def docx_extract(path: Path, sink: TextSink, limits: dict) -> dict:
@@ -374,6 +396,8 @@ def main(argv: list[str]) -> int:
             result = {"ok": True, **extract(path, work, filename, limits)}
         elif mode == "light":
             result = {"ok": True, **light(path, work, limits)}
+        elif mode == "thumbnail":
+            result = {"ok": True, **pdf_first_page(path, work, limits)}
         else:
             raise SystemExit(f"unknown mode {mode!r}")
     except Rejected as rejected:

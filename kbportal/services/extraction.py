@@ -7,8 +7,10 @@ with zip bombs refused while inflating. A hostile file costs at most those limit
 and ends as a :class:`ValidationFailed` whose message tells the uploader what to do;
 the web process never loads the file's structure.
 
-``extract()`` is all-or-nothing (a rejected file raises). ``make_light_pdf()`` is
-best effort: any failure just means "no light variant".
+``extract()`` is all-or-nothing (a rejected file raises). ``make_light_pdf()`` and
+``pdf_first_page()`` (the thumbnail of a PDF made from an upload, e.g. LibreOffice's
+copy of a Word file) are best effort: any failure just means "no light variant" or
+"no thumbnail".
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class Limits:
     max_image_pixels: int = 60_000_000
     max_text_chars: int = 1_000_000
     thumbnail_seconds: float = 30.0
+    convert_seconds: float = 60.0  # LibreOffice's PDF of a Word file, for its thumbnail
     light_max_side: int = 1600  # longest side of images in the light PDF, in pixels
     light_quality: int = 60  # their JPEG quality
 
@@ -65,6 +68,12 @@ class Extracted:
     @property
     def mime_type(self) -> str:
         return self.kind.mime_type
+
+
+@dataclass(frozen=True)
+class FirstPage:
+    thumbnail: Path  # a PNG inside the caller's work dir
+    page_count: int  # 0 when the pages could not be counted
 
 
 @contextmanager
@@ -158,3 +167,17 @@ def make_light_pdf(path: Path, work: Path, limits: Limits | None = None) -> Path
     if not light.is_file() or light.stat().st_size >= Path(path).stat().st_size:
         return None
     return light
+
+
+def pdf_first_page(path: Path, work: Path, limits: Limits | None = None) -> FirstPage | None:
+    """The first-page thumbnail (same size and renderer as an uploaded PDF's) and page
+    count of a PDF the portal made from an upload, rendered in the limited child; None
+    when no thumbnail can be made. ``work`` should be a directory of its own."""
+    limits = limits or DEFAULT_LIMITS
+    result = _run_worker("thumbnail", Path(path), work, "", limits)
+    if not result.get("ok") or not result.get("thumbnail"):
+        return None
+    thumb = work / result["thumbnail"]
+    if not thumb.is_file():
+        return None
+    return FirstPage(thumbnail=thumb, page_count=int(result.get("page_count") or 0))

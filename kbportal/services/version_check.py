@@ -7,29 +7,42 @@ becomes ``ready`` (and published, if that was asked for meanwhile). A file the c
 rejects is removed entirely (blob, row, and the document if this was its first
 version); the job keeps the reason as a catalogue key, which is what the uploader sees.
 
+Word files (documents and templates) get their thumbnail and real page count from
+LibreOffice's PDF of them (``office_thumbnail``), best effort: without LibreOffice, or
+when it fails or is too slow, the version is ready without a thumbnail.
+
 Templates (documents of type ``template``) must also be DOCX or PDF with something to
 fill in: their fields are detected by the co-branding engine (``cobranding.detect_template``)
 and stored on the version; a template the engine cannot use is rejected the same way.
 
 Idempotent: a worker that died half-way leaves the row ``processing`` and the sweep
 runs the job again; a row that is already ready or gone is left alone.
+
+Versions checked before Word thumbnails existed (or while LibreOffice was missing) get
+theirs from the job ``document.thumbnail_backfill`` (:func:`backfill_thumbnails`):
+idempotent, it only touches ready Word versions without a thumbnail.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from kbportal.db import session_scope
 from kbportal.models import DocType, Document, DocumentVersion, User, VersionState
-from kbportal.services import audit, cobranding, extraction, jobs, repository
+from kbportal.services import audit, cobranding, extraction, jobs, office_thumbnail, repository
 from kbportal.services.audit import Actor
 from kbportal.services.errors import ValidationFailed
-from kbportal.storage import get_blob_store
+from kbportal.services.sniff import KINDS
+from kbportal.storage import StorageError, get_blob_store
 
 log = logging.getLogger(__name__)
+
+THUMBNAIL_BACKFILL_JOB = "document.thumbnail_backfill"
+_OFFICE_MIME_TYPES = {KINDS[kind].mime_type: kind for kind in office_thumbnail.KINDS}
 
 
 def _fetch(key: str, version_id: str, dest: Path) -> Path:
@@ -37,6 +50,10 @@ def _fetch(key: str, version_id: str, dest: Path) -> Path:
         for chunk in get_blob_store().iter_bytes(key, version_id):
             out.write(chunk)
     return dest
+
+
+def _thumb_key(doc_id: int, number: int) -> str:
+    return f"{repository.PREFIX}{doc_id}/thumbs/v{number}.png"
 
 
 def _actor(user_id: int | None) -> Actor:
@@ -71,6 +88,11 @@ def check_version(ctx: jobs.JobContext) -> dict:
             _reject(ctx, version_id=ctx.payload["version_id"], refusal=refusal)
             raise
         ctx.progress(60)
+        if extracted.thumbnail is None and office_thumbnail.supported(extracted.kind.name):
+            first = office_thumbnail.render(local, extracted.kind.name, work, label=f"{filename} (document {doc_id})")
+            if first is not None:
+                extracted = dataclasses.replace(extracted, thumbnail=first.thumbnail,
+                                                page_count=first.page_count or extracted.page_count)
         light = None
         if extracted.kind.name == "pdf" and size > repository.LIGHT_MIN_BYTES and not extracted.encrypted:
             light = extraction.make_light_pdf(local, work)
@@ -78,7 +100,7 @@ def check_version(ctx: jobs.JobContext) -> dict:
         thumb_key = thumb_vid = light_key = light_vid = ""
         light_size = 0
         if extracted.thumbnail is not None:
-            thumb_key = f"{repository.PREFIX}{doc_id}/thumbs/v{number}.png"
+            thumb_key = _thumb_key(doc_id, number)
             thumb_vid = store.put_file(thumb_key, extracted.thumbnail, "image/png").version_id
             stored.append((thumb_key, thumb_vid))
         if light is not None:
@@ -117,6 +139,64 @@ def check_version(ctx: jobs.JobContext) -> dict:
     if template_fields is not None:
         ctx.result.update(template_fields=list(template_fields["fields"]),
                           has_logo_frame=template_fields["has_logo_frame"])
+    return ctx.result
+
+
+def versions_missing_thumbnails(session) -> list[int]:
+    """Ready Word versions without a thumbnail, oldest first."""
+    return list(session.exec(
+        select(DocumentVersion.id).where(DocumentVersion.state == VersionState.READY.value,
+                                         col(DocumentVersion.mime_type).in_(list(_OFFICE_MIME_TYPES)),
+                                         DocumentVersion.thumbnail_key == "").order_by(DocumentVersion.id)))
+
+
+def backfill_thumbnail(version_id: int) -> bool:
+    """Give one ready Word version the thumbnail (and page count) its check would give it
+    now. True when one was added; a version that has one, is not ready or is gone is left
+    alone, and a blob written for a row that changed meanwhile is removed again."""
+    with session_scope() as session:
+        version = session.get(DocumentVersion, version_id)
+        if version is None or version.state != VersionState.READY.value or version.thumbnail_key \
+                or version.mime_type not in _OFFICE_MIME_TYPES:
+            return False
+        key, blob_version, filename = version.storage_key, version.storage_version_id, version.filename
+        doc_id, number, kind = version.document_id, version.number, _OFFICE_MIME_TYPES[version.mime_type]
+    store = get_blob_store()
+    with extraction.workdir(repository.work_base()) as work:
+        local = _fetch(key, blob_version, work / "upload.bin")
+        first = office_thumbnail.render(local, kind, work, label=f"{filename} (document {doc_id})")
+        if first is None:
+            return False
+        thumb_key = _thumb_key(doc_id, number)
+        thumb_vid = store.put_file(thumb_key, first.thumbnail, "image/png").version_id
+        with session_scope() as session:
+            version = session.get(DocumentVersion, version_id)
+            if version is None or version.thumbnail_key:  # deleted, or given one meanwhile
+                store.delete_version(thumb_key, thumb_vid)
+                return False
+            version.thumbnail_key, version.thumbnail_version_id = thumb_key, thumb_vid
+            version.page_count = first.page_count or version.page_count
+            session.add(version)
+        store.keep_local(thumb_key, thumb_vid, first.thumbnail)
+    return True
+
+
+@jobs.handler(THUMBNAIL_BACKFILL_JOB)
+def backfill_thumbnails(ctx: jobs.JobContext) -> dict:
+    """Thumbnails for the ready Word versions that have none (see the module doc)."""
+    with session_scope() as session:
+        missing = versions_missing_thumbnails(session)
+    ctx.result.update(missing=len(missing), added=0)
+    if missing and not office_thumbnail.libreoffice_available():
+        log.warning("%d Word version(s) without a thumbnail: LibreOffice (soffice) is not installed", len(missing))
+        return ctx.result
+    for done, version_id in enumerate(missing, start=1):
+        try:
+            if backfill_thumbnail(version_id):
+                ctx.result["added"] += 1
+        except StorageError as failure:  # one unreadable original does not stop the others
+            log.warning("no thumbnail for version %s: %s", version_id, failure)
+        ctx.progress(100 * done // len(missing))
     return ctx.result
 
 
