@@ -124,9 +124,10 @@ class CobrandState(TableMixin, SessionState):
         self.loaded = True
 
     def _card(self, card: TemplateCard) -> dict:
+        thumb = f"/api/documents/{card.document_id}/thumbnail?v={card.version_number}"  # a new version: a new URL
         return dict(id=card.document_id, title=card.title, description=card.description, kind=card.kind.upper(),
                     fields=self.tr("cobrand.field_count", count=len(card.fields) + int(card.has_logo_frame)),
-                    thumb=f"/api/documents/{card.document_id}/thumbnail?v={card.version_number}" if card.has_thumbnail else "",
+                    thumb=thumb if card.has_thumbnail else "",
                     logo=card.has_logo_frame)
 
     def _history_row(self, item: GeneratedItem) -> dict:
