@@ -148,6 +148,14 @@ def test_listener_recycled_after_n_jobs(tmp_path: Path, docs) -> None:
     assert _soffice_processes(str(tmp_path / "lo")) == []
 
 
+def test_sequential_jobs_reuse_the_warm_listener_instead_of_starting_another(tmp_path: Path, docs) -> None:
+    with ConverterPool(2, base_dir=tmp_path / "lo") as pool:
+        for i in range(3):
+            pool.convert(docs["small"], tmp_path / f"{i}.pdf")
+        assert pool.stats.jobs == 3 and pool.stats.starts == 1
+        assert [listener.running for listener in pool.listeners()].count(True) == 1
+
+
 def test_close_leaves_no_process(tmp_path: Path, docs) -> None:
     pool = ConverterPool(2, base_dir=tmp_path / "lo2")
     pool.start()

@@ -380,8 +380,11 @@ class ConverterPool:
         self._closed = False
         self._unavailable_until = 0.0 if self.uno_python else float("inf")
         self._listeners = [_Listener(self, i) for i in range(self.size)]
-        self._idle: queue.Queue[_Listener] = queue.Queue()
-        for listener in self._listeners:
+        # Last in, first out: a job gets the listener used most recently (warm, started),
+        # so sequential jobs never wait for a second soffice to start; the others start
+        # only when jobs overlap.
+        self._idle: queue.LifoQueue[_Listener] = queue.LifoQueue()
+        for listener in reversed(self._listeners):
             self._idle.put(listener)
         self._threads: list[threading.Thread] = []
         self.stats = PoolStats()
