@@ -85,3 +85,31 @@ def test_doc_variants_is_not_found_for_a_partner(doc_id):
     result = kb("doc", "variants", doc_id, "--as", ANA)
 
     assert (result.exit_code, result.stderr.strip()) == (1, NOT_FOUND)
+
+
+def test_doc_review_corrects_a_segment_and_approves(doc_id):
+    variant = kb_json("doc", "translate", doc_id, "--to", "de", "--as", MARKETING)
+
+    reviewed = kb_json("doc", "review", variant["id"], "--edit", "The house is very small.=>Das Haus ist winzig.",
+                       "--title", "Der Leitfaden", "--as", MARKETING)
+
+    assert (reviewed["kind"], reviewed["title"], reviewed["text"]) == ("reviewed", "Der Leitfaden",
+                                                                       "Das Haus ist winzig.")
+
+
+def test_doc_segments_lists_source_machine_and_correction(doc_id):
+    variant = kb_json("doc", "translate", doc_id, "--to", "de", "--as", MARKETING)
+    kb("doc", "review", variant["id"], "--edit", "The house is very small.=>Das Haus ist winzig.", "--as", MARKETING)
+
+    segments = kb_json("doc", "segments", variant["id"], "--as", MARKETING)
+
+    assert [(s["source"], s["machine"], s["edited"]) for s in segments] == [
+        ("The house is very small.", "Die haus ist sehr klein.", "Das Haus ist winzig.")]
+
+
+def test_doc_segments_is_not_found_for_a_partner(doc_id):
+    variant = kb_json("doc", "translate", doc_id, "--to", "de", "--as", MARKETING)
+
+    result = kb("doc", "segments", variant["id"], "--as", ANA)
+
+    assert (result.exit_code, result.output.strip()) == (1, NOT_FOUND)

@@ -327,6 +327,57 @@ def test_docx_a_file_that_is_not_a_docx_is_refused(translation_ready, tmp_path):
     assert refused.value.code == "doc.damaged_word"
 
 
+# --------------------------------------------------------------------------- DOCX review
+
+
+def corrections(pairs: dict[str, str]) -> dict[str, str]:
+    """A reviewer's corrections as the engine takes them: by the source segment's key."""
+    return {translation.segment_key(source): text for source, text in pairs.items()}
+
+
+def test_docx_segments_are_listed_once_in_document_order(translation_ready, tmp_path):
+    segments = translation.docx_segments(make_collateral(tmp_path / "in.docx"))
+
+    assert segments == ["The partner guide", "This is very important.", "The house is small.", "See the guide today.",
+                        "The cat", "The dog", "The car", "The red car", "The blue book", "The new price list",
+                        "The price list"]
+
+
+def test_docx_a_correction_wins_over_the_engine_and_keeps_the_formatting(translation_ready, tmp_path):
+    result = translation.translate_docx(make_collateral(tmp_path / "in.docx"), tmp_path / "out.docx", "en", "de",
+                                        overrides=corrections({"The partner guide": "Der Partner-Leitfaden"}))
+
+    out = docx.Document(str(result.path))
+    assert (out.paragraphs[0].text, out.paragraphs[0].style.name) == ("Der Partner-Leitfaden", "Heading 1")
+    assert out.sections[0].header.paragraphs[0].text == "Der Partner-Leitfaden"  # the same segment everywhere
+    assert runs(out.paragraphs[1]) == [("Dies ist ", None, None), ("sehr", True, None), (" wichtig.", None, None)]
+    assert result.edited == 1
+
+
+def test_docx_a_corrected_sentence_keeps_bold_words_the_correction_kept(translation_ready, tmp_path):
+    result = translation.translate_docx(make_collateral(tmp_path / "in.docx"), tmp_path / "out.docx", "en", "de",
+                                        overrides=corrections({"This is very important.": "Das ist sehr wichtig."}))
+
+    assert runs(docx.Document(str(result.path)).paragraphs[1]) == [
+        ("Das ist ", None, None), ("sehr", True, None), (" wichtig.", None, None)]
+
+
+def test_docx_a_rewritten_sentence_keeps_the_reviewers_words_over_inline_formatting(translation_ready, tmp_path):
+    result = translation.translate_docx(make_collateral(tmp_path / "in.docx"), tmp_path / "out.docx", "en", "de",
+                                        overrides=corrections({"This is very important.": "Das ist äußerst wichtig."}))
+
+    assert docx.Document(str(result.path)).paragraphs[1].text == "Das ist äußerst wichtig."
+
+
+def test_corrections_are_not_written_to_the_segment_cache(translation_ready):
+    corrected = translation.get_engine().translate_text("The house is small.", "en", "de",
+                                                        overrides=corrections({"The house is small.": "Das Haus."}))
+
+    assert corrected.text == "Das Haus."
+    assert translation.SegmentCache().get_many(["The house is small."], "en", "de") == {}
+    assert translation.translate_text("The house is small.", "en", "de").text == "Die haus ist klein."
+
+
 # --------------------------------------------------------------------------- PDF
 
 

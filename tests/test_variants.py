@@ -132,6 +132,19 @@ def request(world: World, user_id: int, doc_id: int, language: str = "de") -> va
     return ref
 
 
+def review(world: World, variant_id: int, corrections: dict[str, str], *, title: str = "Der Leitfaden",
+           description: str = "") -> variants.VariantRef:
+    """Marketing approves with ``{source segment: corrected translation}``; the variant is
+    made again (inline job) when a correction changed."""
+    with kbdb.session_scope() as s:
+        principal, actor = who(s, world.marketing)
+        ref = variants.review(s, principal, actor, variant_id, title, description,
+                              {translation.segment_key(source): text for source, text in corrections.items()})
+    if ref.job_id is not None:
+        assert jobs.wait(ref.job_id).state == "done"
+    return ref
+
+
 def reader(session: Session, user_id: int, doc_id: int, language: str = "de") -> variants.ReaderView:
     return variants.for_reader(session, who(session, user_id)[0], doc_id, language)
 
@@ -317,10 +330,8 @@ def test_review_turns_machine_output_into_a_reviewed_translation(world, session,
     doc_id = pdf_doc(world, tmp_path)
     ref = request(world, world.marketing, doc_id)
 
-    with kbdb.session_scope() as s:
-        principal, actor = who(s, world.marketing)
-        variants.review(s, principal, actor, ref.variant_id, "Der Partnerleitfaden", "Die neue Preisliste.",
-                        "Das Haus ist sehr klein.")
+    review(world, ref.variant_id, {BODY: "Das Haus ist sehr klein."}, title="Der Partnerleitfaden",
+           description="Die neue Preisliste.")
 
     view = reader(session, world.ana, doc_id)
     assert (view.variant.kind, view.title, view.variant.text) == ("reviewed", "Der Partnerleitfaden",
@@ -366,7 +377,7 @@ def test_request_review_and_upload_are_audited(world, session, tmp_path):
     ref = request(world, world.marketing, doc_id)
     with kbdb.session_scope() as s:
         principal, actor = who(s, world.marketing)
-        variants.review(s, principal, actor, ref.variant_id, "Der Leitfaden", "", "Text.")
+        variants.review(s, principal, actor, ref.variant_id, "Der Leitfaden", "")
         path = docfiles.make_pdf(tmp_path / "leitfaden.pdf", ["Das Haus."])
         variants.upload_human_translation(s, principal, actor, doc_id, "de", repository.Upload(path, path.name))
 
@@ -415,7 +426,7 @@ def test_a_reviewed_title_is_what_search_finds(world, session, tmp_path):
     ref = request(world, world.marketing, doc_id)
     with kbdb.session_scope() as s:
         principal, actor = who(s, world.marketing)
-        variants.review(s, principal, actor, ref.variant_id, "Handbuch", "", "")
+        variants.review(s, principal, actor, ref.variant_id, "Handbuch", "")
 
     result = searching.search(session, who(session, world.ana)[0], SearchQuery(text="handbuch", language="de"),
                               record=False)
@@ -466,7 +477,7 @@ def test_a_partner_cannot_review_a_variant(world, session, tmp_path):
     principal, actor = who(session, world.ana)
 
     with pytest.raises(NotFound):
-        variants.review(session, principal, actor, ref.variant_id, "Mein Titel", "", "")
+        variants.review(session, principal, actor, ref.variant_id, "Mein Titel", "")
 
 
 def test_a_partner_cannot_upload_a_translation(world, session, tmp_path):
@@ -483,3 +494,249 @@ def test_a_partner_cannot_list_variants(world, session, tmp_path):
 
     with pytest.raises(NotFound):
         variants.list_variants(session, who(session, world.ana)[0], doc_id)
+
+
+# --------------------------------------------------------------------------- segment review
+
+
+def formatted_docx(path: Path) -> Path:
+    """A heading and a paragraph with one bold word."""
+    document = docx.Document()
+    document.add_heading("The partner guide", level=1)
+    paragraph = document.add_paragraph("This is ")
+    paragraph.add_run("very").bold = True
+    paragraph.add_run(" important.")
+    document.save(str(path))
+    return path
+
+
+def download(session: Session, user_id: int, variant_id: int, dest: Path):
+    target = variants.open_variant_download(session, who(session, user_id)[0], variant_id)
+    dest.write_bytes(get_blob_store().get_bytes(target.key, target.storage_version_id))
+    return target, docx.Document(str(dest))
+
+
+def segments(session: Session, variant_id: int, **kw) -> variants.SegmentPage:
+    return variants.review_segments(session, who(session, session_marketing(session))[0], variant_id, **kw)
+
+
+def session_marketing(session: Session) -> int:
+    from kbportal.models import User
+
+    return session.exec(select(User.id).where(User.email == "mia@vendor.example")).one()
+
+
+def test_the_reviewer_sees_each_source_segment_beside_its_machine_translation(world, session, tmp_path):
+    doc_id = publish_document(world, formatted_docx(tmp_path / "guide.docx"))
+    ref = request(world, world.marketing, doc_id)
+
+    page = segments(session, ref.variant_id)
+
+    assert [(s.source, s.machine, s.edited) for s in page.items] == [
+        ("The partner guide", "Die partner anleitung", None), ("This is very important.", "Dies ist sehr wichtig.", None)]
+    assert (page.total, page.pages, page.changed, page.editable) == (2, 1, 0, True)
+
+
+def test_a_reviewed_docx_is_written_again_with_the_corrections_keeping_its_formatting(s3_world, session, tmp_path):
+    doc_id = publish_document(s3_world, formatted_docx(tmp_path / "guide.docx"))
+    ref = request(s3_world, s3_world.marketing, doc_id)
+    before, _ = download(session, s3_world.ana, ref.variant_id, tmp_path / "before.docx")
+
+    review(s3_world, ref.variant_id, {"The partner guide": "Der Partner-Leitfaden"})
+
+    after, translated = download(session, s3_world.ana, ref.variant_id, tmp_path / "after.docx")
+    assert (after.key, after.storage_version_id != before.storage_version_id) == (before.key, True)
+    assert translated.paragraphs[0].text == "Der Partner-Leitfaden"
+    assert translated.paragraphs[0].style.name == "Heading 1"
+    assert [(r.text, r.bold) for r in translated.paragraphs[1].runs if r.text] == [
+        ("Dies ist ", None), ("sehr", True), (" wichtig.", None)]
+
+
+def test_the_text_of_a_reviewed_docx_is_rebuilt_from_its_segments(world, session, tmp_path):
+    doc_id = publish_document(world, formatted_docx(tmp_path / "guide.docx"))
+    ref = request(world, world.marketing, doc_id)
+
+    review(world, ref.variant_id, {"The partner guide": "Der Partner-Leitfaden"})
+
+    view = reader(session, world.ana, doc_id)
+    assert view.variant.text == "Der Partner-Leitfaden\n\nDies ist sehr wichtig."
+    assert (view.variant.kind, view.variant.state, view.pending_job_id) == ("reviewed", "ready", None)
+
+
+def test_a_rewritten_formatted_sentence_keeps_the_reviewers_words(world, session, tmp_path):
+    doc_id = publish_document(world, formatted_docx(tmp_path / "guide.docx"))
+    ref = request(world, world.marketing, doc_id)
+
+    review(world, ref.variant_id, {"This is very important.": "Das ist äußerst wichtig."})
+
+    _, translated = download(session, world.ana, ref.variant_id, tmp_path / "after.docx")
+    assert translated.paragraphs[1].text == "Das ist äußerst wichtig."
+
+
+def test_corrected_pdf_text_is_what_readers_and_search_see(world, session, tmp_path):
+    doc_id = pdf_doc(world, tmp_path, "The house is very small. The partner is new.")
+    ref = request(world, world.marketing, doc_id)
+
+    review(world, ref.variant_id, {"The house is very small.": "Das Gebäude ist winzig."})
+
+    assert reader(session, world.ana, doc_id).variant.text == "Das Gebäude ist winzig. Die partner ist neu."
+    result = searching.search(session, who(session, world.ana)[0], SearchQuery(text="gebäude", language="de"),
+                              record=False)
+    assert [h.object_id for h in result.hits] == [doc_id]
+
+
+def test_only_changed_lists_the_corrected_segments(world, session, tmp_path):
+    doc_id = pdf_doc(world, tmp_path, "The house is very small. The partner is new. The dog is big.")
+    ref = request(world, world.marketing, doc_id)
+    review(world, ref.variant_id, {"The partner is new.": "Der Partner ist neu."})
+
+    changed = segments(session, ref.variant_id, only_changed=True)
+
+    assert [(s.source, s.edited) for s in changed.items] == [("The partner is new.", "Der Partner ist neu.")]
+    assert (changed.total, changed.changed) == (1, 1)
+
+
+def test_segments_are_paginated(world, session, tmp_path):
+    doc_id = pdf_doc(world, tmp_path, "The house is very small. The partner is new. The dog is big.")
+    ref = request(world, world.marketing, doc_id)
+
+    second = segments(session, ref.variant_id, page=2, per_page=2)
+
+    assert [s.source for s in second.items] == ["The dog is big."]
+    assert (second.page, second.pages, second.total) == (2, 2, 3)
+
+
+def test_a_correction_back_to_the_machine_translation_is_dropped(world, session, tmp_path):
+    doc_id = pdf_doc(world, tmp_path)
+    ref = request(world, world.marketing, doc_id)
+    review(world, ref.variant_id, {BODY: "Das Haus ist winzig."})
+
+    review(world, ref.variant_id, {BODY: "Die haus ist sehr klein."})
+
+    assert segments(session, ref.variant_id).changed == 0
+    assert reader(session, world.ana, doc_id).variant.text == "Die haus ist sehr klein."
+
+
+def test_a_correction_of_an_unknown_segment_is_refused(world, session, tmp_path):
+    doc_id = pdf_doc(world, tmp_path)
+    ref = request(world, world.marketing, doc_id)
+
+    with pytest.raises(ValidationFailed) as refused:
+        review(world, ref.variant_id, {"Not in the document.": "Nicht im Dokument."})
+
+    assert refused.value.code == "variant.unknown_segment"
+
+
+def test_a_human_translation_has_no_segments_to_correct(world, session, tmp_path):
+    doc_id = pdf_doc(world, tmp_path)
+    with kbdb.session_scope() as s:
+        principal, actor = who(s, world.marketing)
+        path = docfiles.make_pdf(tmp_path / "leitfaden.pdf", ["Das Haus ist klein."])
+        ref = variants.upload_human_translation(s, principal, actor, doc_id, "de", repository.Upload(path, path.name))
+
+    assert segments(session, ref.variant_id).editable is False
+    with pytest.raises(ValidationFailed) as refused:
+        review(world, ref.variant_id, {BODY: "Das Haus ist winzig."})
+    assert refused.value.code == "variant.human_no_segments"
+
+
+def test_a_new_source_version_reuses_the_corrections_of_unchanged_segments(world, session, tmp_path):
+    doc_id = pdf_doc(world, tmp_path, "The house is very small. The partner is new.")
+    ref = request(world, world.marketing, doc_id)
+    review(world, ref.variant_id, {"The house is very small.": "Das Gebäude ist winzig."})
+    add_version(world, doc_id, docfiles.make_pdf(tmp_path / "guide2.pdf", ["The house is very small. The dog is big."]))
+
+    request(world, world.marketing, doc_id)
+
+    variant = reader(session, world.ana, doc_id).variant
+    assert (variant.text, variant.kind, variant.source_number) == ("Das Gebäude ist winzig. Die hund ist groß.",
+                                                                   "machine", 2)
+
+
+def test_a_partner_cannot_list_segments(world, session, tmp_path):
+    doc_id = pdf_doc(world, tmp_path)
+    ref = request(world, world.marketing, doc_id)
+
+    with pytest.raises(NotFound):
+        variants.review_segments(session, who(session, world.ana)[0], ref.variant_id)
+
+
+# --------------------------------------------------------------------------- stale refresh and failures
+
+
+def test_a_stale_machine_variant_offers_its_reader_an_update(world, session, tmp_path):
+    doc_id = pdf_doc(world, tmp_path)
+    request(world, world.marketing, doc_id)
+    add_version(world, doc_id, docfiles.make_pdf(tmp_path / "guide2.pdf", ["The house is big."]))
+
+    assert reader(session, world.ana, doc_id).can_update is True
+
+
+def test_a_stale_reviewed_variant_offers_partners_no_update(world, session, tmp_path):
+    doc_id = pdf_doc(world, tmp_path)
+    ref = request(world, world.marketing, doc_id)
+    review(world, ref.variant_id, {})
+    add_version(world, doc_id, docfiles.make_pdf(tmp_path / "guide2.pdf", ["The house is big."]))
+
+    view = reader(session, world.ana, doc_id)
+    assert (view.stale, view.can_update) == (True, False)
+
+
+def test_a_translation_whose_source_file_is_missing_fails_and_may_be_retried(world, session, tmp_path):
+    doc_id = publish_document(world, docfiles.make_docx(tmp_path / "guide.docx", [BODY]))
+    with kbdb.session_scope() as s:
+        from kbportal.models import DocumentVersion
+
+        version = s.exec(select(DocumentVersion).where(DocumentVersion.document_id == doc_id)).one()
+        get_blob_store().delete_version(version.storage_key, version.storage_version_id)
+    with kbdb.session_scope() as s:
+        principal, actor = who(s, world.ana)
+        ref = variants.request_translation(s, principal, actor, doc_id, "de")
+    assert jobs.wait(ref.job_id).state == "failed"
+
+    view = reader(session, world.ana, doc_id)
+    assert (view.mode, view.failed, view.can_translate) == ("fallback", True, True)
+
+
+# --------------------------------------------------------------------------- following a job
+
+
+def test_a_reader_of_the_document_follows_the_translation_job(world, session, tmp_path):
+    doc_id = pdf_doc(world, tmp_path)
+    ref = request(world, world.marketing, doc_id)
+
+    status = variants.job_status(session, who(session, world.ana)[0], ref.job_id)
+
+    assert (status.id, status.state) == (ref.job_id, "done")
+
+
+def test_a_user_who_cannot_see_the_document_cannot_read_its_translation_job(world, session, tmp_path):
+    doc_id = pdf_doc(world, tmp_path)
+    ref = request(world, world.marketing, doc_id)
+
+    with pytest.raises(NotFound):
+        variants.job_status(session, who(session, world.eve)[0], ref.job_id)
+
+
+def test_other_jobs_cannot_be_read_as_translation_jobs(world, session, tmp_path):
+    pdf_doc(world, tmp_path)
+    from kbportal.models import Job
+
+    check_job = session.exec(select(Job.id).where(Job.kind != variants.TRANSLATE_JOB)).first()
+
+    with pytest.raises(NotFound):
+        variants.job_status(session, who(session, world.marketing)[0], check_job)
+
+
+def test_a_partner_cannot_replace_a_stale_reviewed_variant_with_machine_output(world, session, tmp_path):
+    doc_id = pdf_doc(world, tmp_path)
+    ref = request(world, world.marketing, doc_id)
+    review(world, ref.variant_id, {BODY: "Das Haus ist winzig."})
+    add_version(world, doc_id, docfiles.make_pdf(tmp_path / "guide2.pdf", ["The house is big."]))
+
+    with pytest.raises(ValidationFailed) as refused:
+        request(world, world.ana, doc_id)
+
+    assert refused.value.code == "variant.update_by_staff"
+    assert reader(session, world.ana, doc_id).variant.text == "Das Haus ist winzig."
+

@@ -60,3 +60,21 @@ class DocumentVariant(SQLModel, table=True):
     reviewed_at: datetime | None = Field(default=None)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class VariantSegmentEdit(SQLModel, table=True):
+    """A reviewer's correction of one segment of a variant, keyed like the segment cache
+    (sha256 of the source segment): it wins over machine output whenever the variant is
+    made again (the reviewed file, and a later translation of a newer source version
+    for the segments that did not change)."""
+
+    __tablename__ = "variant_segment_edit"
+    __table_args__ = (UniqueConstraint("variant_id", "source_sha256", name="uq_variant_segment_edit"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    variant_id: int = Field(foreign_key="document_variant.id", index=True)
+    source_sha256: str = Field(max_length=64)
+    source_text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    translation: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    edited_by: int | None = Field(default=None, foreign_key="user.id")
+    edited_at: datetime = Field(default_factory=utcnow)

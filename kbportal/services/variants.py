@@ -1,7 +1,8 @@
 """Translated variants of documents: what a partner reads in their own language.
 
 * **Requests** (:func:`request_translation`): staff for any document they may edit, a
-  partner for a document they may view, into their own UI language. The pair must be
+  partner for a document they may view, into their own UI language (a partner does not
+  replace a reviewed or human variant: staff translate those again). The pair must be
   installed (else :class:`PairMissing` naming the package). A current variant of the
   same source version is returned as it is (no job); otherwise the variant row is
   (re)set to ``processing`` and a ``document.translate`` job queued.
@@ -11,9 +12,17 @@
   version's extracted text into a readable text. The segment cache makes a repeat
   free. Its result is written only if the row still waits for this job: a human or
   reviewed variant that arrived meanwhile wins over machine output.
-* **Review** (:func:`review`) turns machine output, edited, into ``reviewed``; a
-  **human upload** (:func:`upload_human_translation`) is a localized file that
-  replaces any machine variant.
+* **Review** works on segments, the same ones the engine translates:
+  :func:`review_segments` pages through source segment | machine translation | the
+  reviewer's correction; :func:`review` stores corrections (``VariantSegmentEdit``, keyed
+  by the source segment's sha256 like the cache), turns machine output into
+  ``reviewed`` and queues the same job with ``review: true``, which makes the variant
+  again through the same path (``translate_docx`` keeps the formatting) with the
+  corrections winning over the engine, stores the file as a new blob version and
+  rebuilds the text from the segments. Corrections also win in a later machine
+  translation of a newer source version, for the segments that did not change.
+  A **human upload** (:func:`upload_human_translation`) is a localized file that
+  replaces any machine variant (its review edits title and description only).
 * **Stale**: when another version is published, :func:`mark_stale_on_publish` (called
   by the repository) flags the variants made from other versions; partners see
   "older than the original" with a link to the original.
@@ -21,6 +30,7 @@
   notice and whether the principal can ask for one.
 
 A variant is visible exactly when its document is (``access``); forbidden is NotFound.
+Its job's progress too (:func:`job_status`).
 Variants are indexed by the document's search builder (``indexing``) under their language.
 """
 
@@ -28,6 +38,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,8 +50,8 @@ from sqlmodel import Session, col, select
 
 from kbportal.db import session_scope
 from kbportal.i18n import LANGUAGES
-from kbportal.models import (Document, DocumentVariant, DocumentVersion, Status, User, VariantKind, VariantState,
-                             VersionState)
+from kbportal.models import (Document, DocumentVariant, DocumentVersion, Status, User, VariantKind,
+                             VariantSegmentEdit, VariantState, VersionState)
 from kbportal.services import access, audit, extraction, filenames, indexing, jobs, repository
 from kbportal.services.access import Action, Principal
 from kbportal.services.audit import Actor
@@ -49,7 +63,7 @@ log = logging.getLogger(__name__)
 
 TRANSLATE_JOB = "document.translate"
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-MAX_TEXT = 2_000_000  # characters of reviewed text kept
+MAX_SEGMENT = 4_000  # characters of one corrected segment
 
 
 # --------------------------------------------------------------------------- shapes
@@ -117,6 +131,34 @@ class ReaderView:
     original_url: str
     can_translate: bool
     pending_job_id: int | None = None
+    can_update: bool = False  # a stale machine variant the reader may have translated again
+    failed: bool = False  # the last translation (or update) failed: say so, offer to try again
+
+
+@dataclass(frozen=True)
+class ReviewSegment:
+    """One segment on the review page: the source, what the machine made of it and the
+    reviewer's correction (None: none)."""
+
+    key: str  # sha256 of the source segment
+    source: str
+    machine: str
+    edited: str | None
+
+    @property
+    def translation(self) -> str:
+        return self.edited if self.edited is not None else self.machine
+
+
+@dataclass(frozen=True)
+class SegmentPage:
+    items: list[ReviewSegment]
+    total: int  # segments (matching the filter)
+    page: int
+    pages: int
+    changed: int  # segments of the variant with a correction
+    editable: bool  # False for a human upload: its file is what people wrote
+    changed_keys: tuple[str, ...] = ()  # their keys
 
 
 # --------------------------------------------------------------------------- helpers
@@ -244,6 +286,10 @@ def request_translation(session: Session, principal: Principal, actor: Actor, do
             return VariantRef(variant_id=row.id, existing=True)  # type: ignore[arg-type]
         if _pending_job(session, row) is not None:
             return VariantRef(variant_id=row.id, job_id=row.job_id, existing=True)  # type: ignore[arg-type]
+        if (row.state == VariantState.READY.value and row.kind != VariantKind.MACHINE.value
+                and not _may_edit(session, principal, doc.id)):
+            # A reviewed or human translation is replaced by staff only (it may hold their work).
+            raise ValidationFailed("variant.update_by_staff", field="language")
     _require_pair(source, target)
     now = utcnow()
     if row is None:
@@ -274,6 +320,7 @@ def translate_job(ctx: jobs.JobContext) -> dict:
     from kbportal.services import translation
 
     variant_id, version_id = ctx.payload["variant_id"], ctx.payload["version_id"]
+    reviewing = bool(ctx.payload.get("review"))  # make a reviewed variant again with its corrections
     with session_scope() as session:
         row = session.get(DocumentVariant, variant_id)
         version = session.get(DocumentVersion, version_id)
@@ -281,14 +328,16 @@ def translate_job(ctx: jobs.JobContext) -> dict:
         if row is None or version is None or doc is None or not _ours(row, ctx):
             return {"discarded": True}
         source, target = _source_lang(doc), row.language
-        title, description = doc.title, doc.description
+        title, description = (row.title, row.description) if reviewing else (doc.title, doc.description)
+        overrides = _edits(session, variant_id)
         key, blob_vid, filename, mime, text = (version.storage_key, version.storage_version_id, version.filename,
                                                version.mime_type, version.text or "")
         doc_id, number = doc.id, version.number
     ctx.result.update(document_id=doc_id, language=target, number=number)
     store = get_blob_store()
     try:
-        meta = translation.translate_metadata(title, description, source, target)
+        meta = (translation.TranslatedMetadata(title, description) if reviewing
+                else translation.translate_metadata(title, description, source, target))
         ctx.progress(10)
 
         def progress(done: int, total: int) -> None:
@@ -304,14 +353,16 @@ def translate_job(ctx: jobs.JobContext) -> dict:
                         out.write(chunk)
                 stem, ext = filenames.split_extension(filename)
                 out_name = filenames.sanitize(f"{stem} ({target}){ext or '.docx'}")
-                result = translation.translate_docx(local, work / "translated.docx", source, target, progress)
+                result = translation.translate_docx(local, work / "translated.docx", source, target, progress,
+                                                    overrides)
                 translated_text = _docx_text(result.path)
                 digest = hashlib.sha256(result.path.read_bytes()).hexdigest()
                 blob = store.put_file(_variant_key(doc_id, number, target, out_name), result.path, DOCX_MIME)
-            segments, cached = result.segments, result.cached
+            segments, cached, edited = result.segments, result.cached, result.edited
         else:
-            result = translation.translate_extracted_text(text, source, target, progress)
+            result = translation.translate_extracted_text(text, source, target, progress, overrides)
             translated_text, segments, cached = result.text, result.segments, result.cached
+            edited = sum(1 for s in translation.text_segments(text) if translation.segment_key(s) in overrides)
     except KbError as failure:
         if not failure.transient:
             _record_failure(ctx, variant_id, failure.code)
@@ -325,8 +376,9 @@ def translate_job(ctx: jobs.JobContext) -> dict:
                 store.delete_version(blob.key, blob.version_id)
             ctx.result["discarded"] = True
             return ctx.result
-        row.title = (meta.title or title)[:200]
-        row.description = meta.description
+        if not reviewing:
+            row.title = (meta.title or title)[:200]
+            row.description = meta.description
         row.text = translated_text
         if blob is not None:
             row.filename, row.storage_key, row.storage_version_id = out_name, blob.key, blob.version_id
@@ -336,13 +388,16 @@ def translate_job(ctx: jobs.JobContext) -> dict:
             row.size = 0
         version = session.get(DocumentVersion, version_id)
         row.source_version_id, row.source_number = version_id, version.number if version else number
-        row.kind, row.state = VariantKind.MACHINE.value, VariantState.READY.value
-        row.reviewed_by = row.reviewed_at = None
+        row.state, row.failure_code = VariantState.READY.value, ""
+        if not reviewing:  # the reviewer's kind and name stay on a reviewed variant made again
+            row.kind = VariantKind.MACHINE.value
+            row.reviewed_by = row.reviewed_at = None
         row.stale = _is_stale(doc, version_id)
         row.updated_at = utcnow()
         session.add(row)
         indexing.note_change(session, "document", doc_id)
-    ctx.result.update(segments=segments, cached=cached, has_file=blob is not None)
+    ctx.result.update(segments=segments, cached=cached, edited=edited, has_file=blob is not None,
+                      review=reviewing)
     return ctx.result
 
 
@@ -436,35 +491,183 @@ def upload_human_translation(session: Session, principal: Principal, actor: Acto
 
 
 def review(session: Session, principal: Principal, actor: Actor, variant_id: int, title: str, description: str,
-           text: str) -> VariantInfo:
-    """Marketing edits and approves a translation: machine output becomes ``reviewed``
-    (a human variant stays human). The edited text is what readers and search see; a
-    translated DOCX file is not rewritten."""
+           edits: Mapping[str, str] | None = None) -> VariantRef:
+    """Marketing corrects and approves a translation: machine output becomes ``reviewed``
+    (a human variant stays human). ``edits`` are ``{segment key: corrected translation}``
+    for segments of :func:`review_segments` (an empty text, or the machine's own, drops a
+    correction). When corrections changed (or the last making failed), the variant is
+    made again with them in a job (its id in the answer): the file keeps its formatting
+    and the text readers and search see is rebuilt from the segments."""
     row = session.get(DocumentVariant, variant_id)
     if row is None or not _may_edit(session, principal, row.document_id):
         raise NotFound()
     if row.state != VariantState.READY.value:
         raise ValidationFailed("variant.not_ready", field="variant")
+    if _pending_job(session, row) is not None:
+        raise ValidationFailed("variant.busy", field="variant")
     clean_title = repository._clean_title(title)
     clean_description = repository._clean_description(description)
-    clean = (text or "").replace("\r\n", "\n").replace("\x00", "")
-    if len(clean) > MAX_TEXT:
-        raise ValidationFailed("validation.too_long", field="text", max=MAX_TEXT)
+    segment_based = row.kind != VariantKind.HUMAN.value
+    if edits and not segment_based:
+        raise ValidationFailed("variant.human_no_segments", field="segments")
+    changed_segments = _store_edits(session, principal, row, edits) if edits else 0
     changed = [name for name, before, after in (("title", row.title, clean_title),
-                                                ("description", row.description, clean_description),
-                                                ("text", row.text, clean)) if before != after]
+                                                ("description", row.description, clean_description))
+               if before != after]
     now = utcnow()
     before_kind = row.kind
     if row.kind == VariantKind.MACHINE.value:
         row.kind = VariantKind.REVIEWED.value
-    row.title, row.description, row.text = clean_title, clean_description, clean
+    row.title, row.description = clean_title, clean_description
     row.reviewed_by, row.reviewed_at, row.updated_at = principal.user_id, now, now
+    job_id = None
+    if segment_based and (changed_segments or _info(session, row).failure_code):  # or the last making failed
+        job = jobs.enqueue(session, TRANSLATE_JOB, subject_type="document_variant", subject_id=row.id,
+                           payload={"variant_id": row.id, "version_id": row.source_version_id,
+                                    "language": row.language, "review": True},
+                           created_by=principal.user_id)
+        row.job_id, row.failure_code, job_id = job.id, "", job.id
     session.add(row)
     audit.record(session, actor, "variant.reviewed", "document", row.document_id, language=row.language,
-                 variant_id=row.id, before=before_kind, after=row.kind, changed=changed)
+                 variant_id=row.id, before=before_kind, after=row.kind, changed=changed, segments=changed_segments,
+                 job_id=job_id)
     indexing.note_change(session, "document", row.document_id)
     session.flush()
-    return _info(session, row)
+    return VariantRef(variant_id=row.id, job_id=job_id)  # type: ignore[arg-type]
+
+
+def review_segments(session: Session, principal: Principal, variant_id: int, *, page: int = 1, per_page: int = 20,
+                    only_changed: bool = False, also: Iterable[str] = ()) -> SegmentPage:
+    """One page of the variant's segments for its reviewer (staff who may edit the
+    document; others NotFound): source, machine translation, correction. ``only_changed``
+    keeps the corrected ones (and the keys in ``also``: corrections not saved yet)."""
+    row = session.get(DocumentVariant, variant_id)
+    if row is None or not _may_edit(session, principal, row.document_id):
+        raise NotFound()
+    if row.kind == VariantKind.HUMAN.value:
+        return SegmentPage(items=[], total=0, page=1, pages=1, changed=0, editable=False)
+    from kbportal.services import translation
+
+    doc = session.get(Document, row.document_id)
+    version = session.get(DocumentVersion, row.source_version_id)
+    if doc is None or version is None:
+        raise NotFound()
+    keyed = [(translation.segment_key(s), s) for s in _source_segments(version)]
+    edits = _edits(session, row.id)  # type: ignore[arg-type]
+    changed_keys = tuple(key for key, _ in keyed if key in edits)
+    if only_changed:
+        extra = set(also)
+        keyed = [(key, text) for key, text in keyed if key in edits or key in extra]
+    per_page = max(1, min(per_page, 200))
+    pages = max(1, math.ceil(len(keyed) / per_page))
+    page = max(1, min(page, pages))
+    chunk = keyed[(page - 1) * per_page: page * per_page]
+    texts = [text for _, text in chunk]
+    try:
+        machine = translation.machine_translations(texts, _source_lang(doc), row.language)
+    except KbError:  # the pair was removed: what the cache still knows
+        machine = translation.machine_translations(texts, _source_lang(doc), row.language, cache_only=True)
+    items = [ReviewSegment(key=key, source=text, machine=machine.get(text, ""), edited=edits.get(key))
+             for key, text in chunk]
+    return SegmentPage(items=items, total=len(keyed), page=page, pages=pages, changed=len(changed_keys),
+                       editable=True, changed_keys=changed_keys)
+
+
+def _edits(session: Session, variant_id: int) -> dict[str, str]:
+    """The variant's corrections: ``{sha256 of source segment: translation}``."""
+    return {key: text for key, text in session.exec(
+        select(VariantSegmentEdit.source_sha256, VariantSegmentEdit.translation)
+        .where(VariantSegmentEdit.variant_id == variant_id))}
+
+
+def _clean_segment(text: str) -> str:
+    """One line (a segment lives inside a paragraph), no NULs, trimmed."""
+    clean = " ".join((text or "").replace("\x00", "").split())
+    if len(clean) > MAX_SEGMENT:
+        raise ValidationFailed("validation.too_long", field="segments", max=MAX_SEGMENT)
+    return clean
+
+
+def _store_edits(session: Session, principal: Principal, row: DocumentVariant, edits: Mapping[str, str]) -> int:
+    """Save corrections; how many changed. Unknown keys are refused; a correction that is
+    empty or equal to the machine's translation is dropped (the machine's is used)."""
+    from kbportal.services import translation
+
+    version = session.get(DocumentVersion, row.source_version_id)
+    doc = session.get(Document, row.document_id)
+    if version is None or doc is None:
+        raise NotFound()
+    sources = {translation.segment_key(s): s for s in _source_segments(version)}
+    if any(key not in sources for key in edits):
+        raise ValidationFailed("variant.unknown_segment", field="segments")
+    cleaned = {key: _clean_segment(text) for key, text in edits.items()}
+    machine = translation.machine_translations([sources[k] for k, t in cleaned.items() if t], _source_lang(doc),
+                                               row.language, cache_only=True)
+    existing = {e.source_sha256: e for e in session.exec(
+        select(VariantSegmentEdit).where(VariantSegmentEdit.variant_id == row.id,
+                                         col(VariantSegmentEdit.source_sha256).in_(list(cleaned))))}
+    now, changed = utcnow(), 0
+    for key, text in cleaned.items():
+        current = existing.get(key)
+        if not text or machine.get(sources[key]) == text:
+            if current is not None:
+                session.delete(current)
+                changed += 1
+            continue
+        if current is None:
+            session.add(VariantSegmentEdit(variant_id=row.id, source_sha256=key, source_text=sources[key],
+                                           translation=text, edited_by=principal.user_id, edited_at=now))
+            changed += 1
+        elif current.translation != text:
+            current.translation, current.edited_by, current.edited_at = text, principal.user_id, now
+            session.add(current)
+            changed += 1
+    session.flush()
+    return changed
+
+
+_segments_lock = threading.Lock()
+_segments_cache: OrderedDict[tuple[str, str], list[str]] = OrderedDict()
+
+
+def _source_segments(version: DocumentVersion) -> list[str]:
+    """The segments a translation of ``version`` is made of (a DOCX's are read from its
+    file once per process: versions are immutable)."""
+    from kbportal.services import translation
+
+    if version.mime_type != DOCX_MIME:
+        return translation.text_segments(version.text or "")
+    key = (version.storage_key, version.storage_version_id)
+    with _segments_lock:
+        if key in _segments_cache:
+            _segments_cache.move_to_end(key)
+            return _segments_cache[key]
+    store = get_blob_store()
+    with extraction.workdir(repository.work_base()) as work:
+        local = work / "source.docx"
+        with open(local, "wb") as out:
+            for chunk in store.iter_bytes(version.storage_key, version.storage_version_id):
+                out.write(chunk)
+        found = translation.docx_segments(local)
+    with _segments_lock:
+        _segments_cache[key] = found
+        while len(_segments_cache) > 16:
+            _segments_cache.popitem(last=False)
+    return found
+
+
+def job_status(session: Session, principal: Principal, job_id: int) -> jobs.JobStatus:
+    """A translation job's progress for whoever may read its variant's document (not only
+    the person who asked: a reader follows the job of the variant they see); any other
+    job, or a document the principal may not see: NotFound."""
+    status = jobs.status_unchecked(session, job_id)
+    if status.kind != TRANSLATE_JOB or status.subject_type != "document_variant" or status.subject_id is None:
+        raise NotFound()
+    row = session.get(DocumentVariant, status.subject_id)
+    if row is None:
+        raise NotFound()
+    _visible_doc(session, principal, row.document_id, Action.VIEW)
+    return status
 
 
 # --------------------------------------------------------------------------- the publish hook
@@ -504,14 +707,19 @@ def for_reader(session: Session, principal: Principal, doc_id: int, language: st
     if target == source:
         return view("original")
     row = _variant(session, doc.id, target)
+    may_request = _may_edit(session, principal, doc.id) or _own_language(session, principal) == target
     if row is not None and row.state == VariantState.READY.value:
         info = _info(session, row)
+        idle = info.pending_job_id is None
         return view("variant", title=info.title or doc.title, description=info.description, variant=info,
                     stale=info.stale, notice_key="variant.stale_notice" if info.stale else "",
-                    pending_job_id=info.pending_job_id)
-    pending = _pending_job(session, row) if row is not None else None
-    may_request = _may_edit(session, principal, doc.id) or _own_language(session, principal) == target
+                    pending_job_id=info.pending_job_id, failed=idle and bool(info.failure_code),
+                    can_update=(info.stale and info.kind == VariantKind.MACHINE.value and idle and may_request
+                                and _pair_ready(source, target)))
+    info = _info(session, row) if row is not None else None
+    pending = info.pending_job_id if info is not None else None
     return view("fallback", notice_key="variant.no_translation", pending_job_id=pending,
+                failed=info is not None and info.state == VariantState.FAILED.value,
                 can_translate=may_request and pending is None and _pair_ready(source, target))
 
 

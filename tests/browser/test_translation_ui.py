@@ -3,19 +3,25 @@ CLI (a word-by-word model: "The partner guide" is "Die partner anleitung").
 
 A German-speaking partner reads an English document that has no German variant: she is
 told so, translates it herself and watches the progress, then reads the German title
-marked machine-translated. Marketing reviews it; she then sees it as reviewed. Admins see
+marked machine-translated. Marketing reviews it sentence by sentence; she then sees it as
+reviewed and downloads the corrected file. A translation uploaded by people reaches her
+marked as such; a translation that fails tells her so and offers to try again. Admins see
 the installed packages and the pairs reachable through English."""
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from docfiles import make_docx
-from tests.browser.pages import login_ok, logout
+from tests.browser.pages import choose, login_ok, logout
 
 pytestmark = pytest.mark.browser
 
@@ -70,14 +76,87 @@ def test_partner_translates_into_german_marketing_reviews_partner_sees_reviewed(
     row.get_by_test_id("variant-review").click()
     expect(page.get_by_test_id("review-title")).to_have_value(GERMAN_TITLE)
     page.get_by_test_id("review-title").fill("Der Partner-Leitfaden")
+    expect(page.get_by_test_id("segment-source")).to_have_text(["The house is very small."])
+    page.get_by_test_id("segment-text").fill("Das Haus ist winzig.")
+    page.get_by_test_id("review-title").click()  # leaving the sentence keeps the correction
+    expect(page.get_by_test_id("segment-changed")).to_be_visible()
+    page.get_by_test_id("segments-only-changed").click()
+    expect(page.get_by_test_id("segment-source")).to_have_text(["The house is very small."])
     page.get_by_test_id("review-save").click()
     expect(row.get_by_test_id("variant-kind-reviewed")).to_be_visible()
+    expect(row.get_by_test_id("variant-review")).to_be_visible(timeout=60000)  # the file is written again
     logout(page)
 
     login_ok(page, PARTNER)
     page.goto(address)
     expect(page.get_by_test_id("document-title")).to_have_text("Der Partner-Leitfaden")
     expect(page.get_by_test_id("variant-kind-reviewed")).to_have_text(DE["variant.kind_reviewed"])
+    assert _docx_paragraphs(page, page.get_by_test_id("download-variant").get_attribute("href")) == [
+        "Das Haus ist winzig."]
+
+
+def _docx_paragraphs(page: Page, href: str) -> list[str]:
+    import docx
+
+    response = page.request.get(href)
+    assert response.ok
+    return [p.text for p in docx.Document(io.BytesIO(response.body())).paragraphs if p.text]
+
+
+def _portal_env(tmp_path_factory) -> dict[str, str]:
+    """The environment of the running portal's data (``conftest.portal``: its one data dir)."""
+    found = [p for p in tmp_path_factory.getbasetemp().glob("portal-data*") if not p.is_symlink()]
+    assert len(found) == 1, found
+    return {k: v for k, v in os.environ.items() if k != "KBPORTAL_STORAGE"} | {
+        "KBPORTAL_DATA_DIR": str(found[0]), "KBPORTAL_STORAGE": "s3"}
+
+
+DELETE_FILES = """
+import sys
+from sqlmodel import select
+from kbportal.db import session_scope
+from kbportal.models import DocumentVersion
+from kbportal.storage import get_blob_store
+with session_scope() as session:
+    for v in session.exec(select(DocumentVersion).where(DocumentVersion.document_id == int(sys.argv[1]))):
+        get_blob_store().delete_version(v.storage_key, v.storage_version_id)
+"""
+
+
+def test_staff_upload_a_german_translation_the_partner_reads_it_as_made_by_people(page: Page, tmp_path):
+    source = make_docx(tmp_path / "price-guide.docx", ["The price is new."])
+    german = make_docx(tmp_path / "preisleitfaden.docx", ["Der Preis ist neu."])
+    login_ok(page, "marketing@example.com")
+    address = _publish_english_docx(page, source)
+    page.get_by_test_id("upload-translation").click()
+    choose(page, "human-language", "Deutsch")
+    page.locator("#variant-upload input[type=file]").set_input_files(str(german))
+    page.get_by_test_id("human-submit").click()
+    expect(page.get_by_test_id("variant-row-de").get_by_test_id("variant-kind-human")).to_be_visible()
+    logout(page)
+
+    login_ok(page, PARTNER)
+    page.goto(address)
+    expect(page.get_by_test_id("variant-kind-human")).to_have_text(DE["variant.kind_human"])
+    assert _docx_paragraphs(page, page.get_by_test_id("download-variant").get_attribute("href")) == [
+        "Der Preis ist neu."]
+
+
+def test_a_failed_translation_says_so_and_offers_a_retry(page: Page, tmp_path, tmp_path_factory):
+    source = make_docx(tmp_path / "lost-guide.docx", ["The dog is big."])
+    login_ok(page, "marketing@example.com")
+    address = _publish_english_docx(page, source)
+    logout(page)
+    # A real cause: the source file is gone from the store (as after a storage accident).
+    subprocess.run([sys.executable, "-c", DELETE_FILES, address.rstrip("/").rsplit("/", 1)[-1]],
+                   env=_portal_env(tmp_path_factory), check=True, capture_output=True, timeout=60)
+
+    login_ok(page, PARTNER)
+    page.goto(address)
+    page.get_by_test_id("translate-mine").click()
+
+    expect(page.get_by_test_id("translate-failed")).to_have_text(DE["variant.failed"], timeout=60000)
+    expect(page.get_by_test_id("translate-retry")).to_be_visible()
 
 
 def test_admin_sees_installed_packages_and_pairs_through_english(page: Page):
@@ -95,3 +174,25 @@ def test_partner_cannot_open_the_translation_admin_page(page: Page):
     page.goto("/admin/translation")
     expect(page.get_by_test_id("nav-translation")).to_have_count(0)
     expect(page.get_by_test_id("package-row-en-de")).to_have_count(0)
+
+
+def test_a_partner_updates_a_machine_translation_older_than_the_original(page: Page, tmp_path, tmp_path_factory):
+    login_ok(page, "marketing@example.com")
+    address = _publish_english_docx(page, make_docx(tmp_path / "city-guide.docx", ["The city is big."]))
+    logout(page)
+    login_ok(page, PARTNER)
+    page.goto(address)
+    page.get_by_test_id("translate-mine").click()
+    expect(page.get_by_test_id("variant-kind-machine")).to_be_visible(timeout=60000)
+    newer = make_docx(tmp_path / "city-guide-2.docx", ["The city is new."])
+    subprocess.run([sys.executable, "-m", "kbportal.cli", "doc", "version", "add",
+                    address.rstrip("/").rsplit("/", 1)[-1], str(newer), "--publish", "--as", "marketing@example.com"],
+                   env=_portal_env(tmp_path_factory), check=True, capture_output=True, timeout=120)
+
+    page.goto(address)
+    expect(page.get_by_test_id("variant-stale")).to_contain_text(DE["variant.stale_notice"])
+    page.get_by_test_id("variant-update").click()
+
+    expect(page.get_by_test_id("variant-stale")).to_have_count(0, timeout=60000)
+    assert _docx_paragraphs(page, page.get_by_test_id("download-variant").get_attribute("href")) == [
+        "Die stadt ist neu."]

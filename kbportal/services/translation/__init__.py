@@ -12,6 +12,8 @@ install ``.argosmodel`` files; nothing is ever downloaded.
     translate_pdf(pdf_path, "en", "de", progress)              # TranslationResult (plain text)
     translate_extracted_text(version.text, "en", "de")         # same, from stored PDF text
     translate_metadata(title, description, "en", "de")         # TranslatedMetadata
+    docx_segments(src_path) / text_segments(version.text)      # what a reviewer corrects
+    translate_docx(..., overrides={segment_key(s): corrected})  # corrections win, formatting kept
 
 Every call goes through the segment cache (``cache``): translating the same text
 again costs a database lookup, not a model run. Long work takes
@@ -23,12 +25,13 @@ again costs a database lookup, not a model run. Long work takes
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 from kbportal.config import get_settings
 from kbportal.services.translation.argos import ArgosTranslator
-from kbportal.services.translation.cache import SegmentCache
-from kbportal.services.translation.docx_doc import DocxResult
+from kbportal.services.translation.cache import SegmentCache, segment_key
+from kbportal.services.translation.docx_doc import DocxResult, docx_segments
 from kbportal.services.translation.docx_doc import translate_docx as _translate_docx
 from kbportal.services.translation.engine import Batch, TranslationEngine
 from kbportal.services.translation.markdown_doc import translate_markdown as _translate_markdown
@@ -36,6 +39,7 @@ from kbportal.services.translation.metadata import TranslatedMetadata
 from kbportal.services.translation.metadata import translate_metadata as _translate_metadata
 from kbportal.services.translation.packages import PackageStore
 from kbportal.services.translation.pdf_doc import translate_extracted_text as _translate_extracted_text
+from kbportal.services.translation.pdf_doc import text_segments
 from kbportal.services.translation.pdf_doc import translate_pdf as _translate_pdf
 from kbportal.services.translation.types import (
     PIVOT,
@@ -53,7 +57,8 @@ from kbportal.services.translation.types import (
 __all__ = [
     "PIVOT", "ArgosTranslator", "Batch", "DocxResult", "LanguagePair", "ModelFailed", "PackageInfo",
     "PackageNotInstalled", "PackageStore", "PairMissing", "Progress", "SegmentCache", "TranslatedMetadata",
-    "TranslationEngine", "TranslationResult", "Translator", "can_translate", "get_engine", "install_package",
+    "TranslationEngine", "TranslationResult", "Translator", "can_translate", "docx_segments", "get_engine",
+    "install_package", "machine_translations", "segment_key", "text_segments",
     "package_name", "packages", "pairs", "remove_package", "reset", "translate_docx", "translate_extracted_text",
     "translate_markdown", "translate_metadata", "translate_pdf", "translate_text", "translation_dir",
 ]
@@ -132,9 +137,10 @@ def translate_markdown(text: str, source: str, target: str, progress: Progress |
 
 
 def translate_docx(source_file: Path | bytes, dest: Path, source: str, target: str,
-                   progress: Progress | None = None) -> DocxResult:
-    """A new DOCX at ``dest`` with the same formatting (see ``docx_doc``)."""
-    return _translate_docx(source_file, Path(dest), source, target, get_engine(), progress)
+                   progress: Progress | None = None, overrides: Mapping[str, str] | None = None) -> DocxResult:
+    """A new DOCX at ``dest`` with the same formatting (see ``docx_doc``); ``overrides``
+    (``{segment_key(source segment): translation}``, a reviewer's corrections) win."""
+    return _translate_docx(source_file, Path(dest), source, target, get_engine(), progress, overrides)
 
 
 def translate_pdf(path: Path, source: str, target: str, progress: Progress | None = None) -> TranslationResult:
@@ -142,10 +148,22 @@ def translate_pdf(path: Path, source: str, target: str, progress: Progress | Non
     return _translate_pdf(Path(path), source, target, get_engine(), progress)
 
 
-def translate_extracted_text(text: str, source: str, target: str,
-                             progress: Progress | None = None) -> TranslationResult:
+def translate_extracted_text(text: str, source: str, target: str, progress: Progress | None = None,
+                             overrides: Mapping[str, str] | None = None) -> TranslationResult:
     """PDF text as extracted at upload (``DocumentVersion.text``), reflowed and translated."""
-    return _translate_extracted_text(text, source, target, get_engine(), progress)
+    return _translate_extracted_text(text, source, target, get_engine(), progress, overrides)
+
+
+def machine_translations(segments: list[str], source: str, target: str, *,
+                         cache_only: bool = False) -> dict[str, str]:
+    """What the machine makes of ``segments`` (``{segment: translation}``): the cache, then
+    the model for what it misses (``cache_only``: misses are left out)."""
+    engine = get_engine()
+    if source == target:
+        return {s: s for s in segments}
+    if cache_only:
+        return SegmentCache().get_many(segments, source, target)
+    return engine.translate_segments(segments, source, target)[0]
 
 
 def translate_metadata(title: str, description: str, source: str, target: str) -> TranslatedMetadata:

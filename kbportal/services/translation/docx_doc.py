@@ -20,20 +20,23 @@ Spell-check marks and Word's last-rendered-page-break hints are dropped (Word
 rebuilds both). Tracked insertions, content controls and smart tags are
 translated as streams of their own; tracked deletions and field codes are kept.
 The input is parsed in this process: call it on files that passed the upload check.
+
+Review: :func:`docx_segments` lists the segments a reviewer corrects; passing the
+corrections as ``overrides`` writes them into the same formatted output.
 """
 
 from __future__ import annotations
 
 import copy
 import io
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kbportal.services.errors import ValidationFailed
 from kbportal.services.translation.engine import TranslationEngine
-from kbportal.services.translation.segments import is_translatable
+from kbportal.services.translation.segments import is_translatable, segment
 from kbportal.services.translation.spans import SpanMapping
 from kbportal.services.translation.types import Progress
 
@@ -63,33 +66,18 @@ class DocxResult:
     segments: int  # distinct segments (sentences)
     cached: int  # of which came from the cache
     fell_back: int  # streams translated span by span (formatting could not be placed)
+    edited: int = 0  # distinct segments taken from a reviewer's corrections
 
 
 def translate_docx(source_file: Path | bytes, dest: Path, source: str, target: str, engine: TranslationEngine,
-                   progress: Progress | None = None) -> DocxResult:
-    """Write the translation of ``source_file`` (a path or the bytes) to ``dest``."""
+                   progress: Progress | None = None, overrides: Mapping[str, str] | None = None) -> DocxResult:
+    """Write the translation of ``source_file`` (a path or the bytes) to ``dest``.
+
+    ``overrides`` are a reviewer's corrections (``{sha256 of source segment: translation}``):
+    they win over the cache and the model, so a reviewed DOCX keeps the formatting too."""
     document = _open(source_file)
-    batch = engine.batch(source, target, progress)
-    roots: list[Any] = [document.element.body]
-    notes: list[tuple[Any, Any]] = []  # (part, parsed root): parts python-docx keeps as bytes
-    for part in document.part.package.iter_parts():
-        if part.content_type in _HDR_FTR:
-            roots.append(part.element)
-        elif part.content_type in _NOTES:
-            from docx.oxml.parser import parse_xml
-
-            root = parse_xml(part.blob)
-            notes.append((part, root))
-            roots.append(root)
-
-    streams: list[_Stream] = []
-    paragraphs = 0
-    for root in roots:
-        for paragraph in list(root.iter(P)):
-            found = _streams_of(paragraph)
-            if found:
-                paragraphs += 1
-            streams.extend(found)
+    batch = engine.batch(source, target, progress, overrides)
+    roots, notes, streams, paragraphs = _collect(document)
     for stream in streams:
         stream.mapping.request(batch)
     has_properties = any(part.content_type == _CORE for part in document.part.package.iter_parts())
@@ -120,7 +108,45 @@ def translate_docx(source_file: Path | bytes, dest: Path, source: str, target: s
     dest.parent.mkdir(parents=True, exist_ok=True)
     document.save(str(dest))
     return DocxResult(path=dest, paragraphs=paragraphs, segments=batch.segments, cached=batch.cached,
-                      fell_back=sum(1 for s in streams if s.mapping.fell_back))
+                      fell_back=sum(1 for s in streams if s.mapping.fell_back), edited=batch.edited)
+
+
+def docx_segments(source_file: Path | bytes) -> list[str]:
+    """The distinct segments :func:`translate_docx` translates, in document order: what a
+    reviewer sees beside their translations (and corrects, keyed by ``segment_key``)."""
+    document = _open(source_file)
+    _, _, streams, _ = _collect(document)
+    texts = ["".join(text for text, _ in stream.spans) for stream in streams]
+    has_properties = any(part.content_type == _CORE for part in document.part.package.iter_parts())
+    title = document.core_properties.title if has_properties else ""
+    if title and is_translatable(title):
+        texts.append(title)
+    return list(dict.fromkeys(s for text in texts for s in segment(text).segments))
+
+
+def _collect(document: Any) -> tuple[list[Any], list[tuple[Any, Any]], list["_Stream"], int]:
+    """The document's text roots (body, headers, footers, notes), the notes parts parsed
+    here, every text stream and the number of paragraphs with text."""
+    roots: list[Any] = [document.element.body]
+    notes: list[tuple[Any, Any]] = []  # (part, parsed root): parts python-docx keeps as bytes
+    for part in document.part.package.iter_parts():
+        if part.content_type in _HDR_FTR:
+            roots.append(part.element)
+        elif part.content_type in _NOTES:
+            from docx.oxml.parser import parse_xml
+
+            root = parse_xml(part.blob)
+            notes.append((part, root))
+            roots.append(root)
+    streams: list[_Stream] = []
+    paragraphs = 0
+    for root in roots:
+        for paragraph in list(root.iter(P)):
+            found = _streams_of(paragraph)
+            if found:
+                paragraphs += 1
+            streams.extend(found)
+    return roots, notes, streams, paragraphs
 
 
 def _open(source_file: Path | bytes) -> Any:

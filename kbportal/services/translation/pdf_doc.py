@@ -12,6 +12,7 @@ by blank lines.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from kbportal.services.translation.engine import TranslationEngine
@@ -32,9 +33,23 @@ def translate_pdf(path: Path, source: str, target: str, engine: TranslationEngin
 
 
 def translate_extracted_text(text: str, source: str, target: str, engine: TranslationEngine,
-                             progress: Progress | None = None) -> TranslationResult:
-    """Text extracted from a PDF (lines as laid out), reflowed and translated."""
-    return engine.translate_text("\n\n".join(reflow(text)), source, target, progress)
+                             progress: Progress | None = None,
+                             overrides: Mapping[str, str] | None = None) -> TranslationResult:
+    """Text extracted from a PDF (lines as laid out), reflowed and translated; ``overrides``
+    (a reviewer's corrections by source segment key) win over the cache and the model."""
+    return engine.translate_text(reflowed(text), source, target, progress, overrides)
+
+
+def reflowed(text: str) -> str:
+    """What :func:`translate_extracted_text` translates: the paragraphs, blank-line separated."""
+    return "\n\n".join(reflow(text))
+
+
+def text_segments(text: str) -> list[str]:
+    """The distinct segments of extracted ``text`` as they are translated, in order."""
+    from kbportal.services.translation.segments import segment
+
+    return list(dict.fromkeys(segment(reflowed(text)).segments))
 
 
 def reflow(text: str) -> list[str]:

@@ -11,7 +11,9 @@ keeps the formatting exactly but gives the model fragments ("This is" / "very" /
    overlapping another, cut the whole translation there: the formatting moves with
    its words, even when the target language reorders them;
 3. otherwise fall back to translating span by span (the formatting is kept, the
-   fluency suffers), and say so in ``SpanMapping.fell_back``.
+   fluency suffers), and say so in ``SpanMapping.fell_back``; except when a reviewer's
+   correction (the batch's overrides) replaced the sentence: then the corrected
+   sentence is kept whole in the paragraph's main style.
 
 Both passes go through a :class:`~.engine.Batch`, so a whole document needs two
 model rounds at most, and the second only for the paragraphs that fell back.
@@ -69,6 +71,10 @@ class SpanMapping:
             if pos < len(whole):
                 out.append((whole[pos:], main))
             return _bridge(out, main)
+        if batch.is_edited(self._whole):
+            # A reviewer rewrote the sentence: their words win over the inline formatting
+            # (span by span would bring the machine's words back).
+            return [(whole, _main_style(self.spans))]
         self.fell_back = True
         self._fallback = {i: batch.add(text.strip()) for i, (text, _) in enumerate(self.spans) if text.strip()}
         return None

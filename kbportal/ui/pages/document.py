@@ -62,9 +62,20 @@ def _reader_translation() -> rx.Component:
                                                   data_testid="variant-original")),
                       spacing="3", wrap="wrap", align="center"),
             rx.cond(S.r_stale, rx.callout(
-                rx.text(tr("variant.stale_notice"), " ",
-                        rx.link(tr("variant.view_original"), href=S.r_original_url, data_testid="variant-original")),
+                rx.vstack(
+                    rx.text(tr("variant.stale_notice"), " ",
+                            rx.link(tr("variant.view_original"), href=S.r_original_url,
+                                    data_testid="variant-original")),
+                    rx.cond(S.translating, _progress("variant.updating"),
+                            rx.cond(S.r_can_update, rx.button(
+                                rx.icon("refresh-cw", size=16), tr("variant.update_action"), size="2",
+                                on_click=S.translate_mine, data_testid="variant-update"))),
+                    spacing="2", width="100%"),
                 icon="history", color_scheme="amber", width="100%", data_testid="variant-stale")),
+            rx.cond(~S.r_stale & S.translating, _progress("variant.updating")),
+            rx.cond(S.r_failed & ~S.translating, rx.callout(
+                rx.text(tr("variant.failed")), icon="circle-alert", color_scheme="red", width="100%",
+                data_testid="variant-failed")),
             rx.cond(S.r_variant_url != "", rx.el.a(
                 rx.button(rx.icon("languages", size=16), tr("variant.download_translation"), " (", S.r_variant_size,
                           ")", size="2", variant="soft", width="100%"),
@@ -74,16 +85,26 @@ def _reader_translation() -> rx.Component:
         rx.cond(S.r_mode == "fallback", rx.callout(
             rx.vstack(
                 rx.text(tr("variant.no_translation")),
-                rx.cond(S.translating, rx.vstack(
-                    rx.progress(value=S.translate_progress, width="100%", data_testid="translate-progress"),
-                    rx.text(tr("variant.translating_short"), " ", S.translate_progress, "%", size="1"),
-                    width="100%", spacing="1"),
-                    rx.cond(S.r_can_translate, rx.button(
-                        rx.icon("languages", size=16), tr("variant.translate_action"), size="2",
-                        on_click=S.translate_mine, data_testid="translate-mine"))),
+                rx.cond(S.r_failed & ~S.translating,
+                        rx.text(tr("variant.failed"), color=rx.color("red", 11), weight="medium",
+                                data_testid="translate-failed")),
+                rx.cond(S.translating, _progress("variant.translating_short"),
+                        rx.cond(S.r_can_translate, rx.cond(
+                            S.r_failed,
+                            rx.button(rx.icon("rotate-cw", size=16), tr("common.retry"), size="2",
+                                      on_click=S.translate_mine, data_testid="translate-retry"),
+                            rx.button(rx.icon("languages", size=16), tr("variant.translate_action"), size="2",
+                                      on_click=S.translate_mine, data_testid="translate-mine")))),
                 spacing="2", width="100%"),
             icon="globe", color_scheme="blue", width="100%", data_testid="variant-fallback")),
     )
+
+
+def _progress(label_key: str) -> rx.Component:
+    return rx.vstack(
+        rx.progress(value=S.translate_progress, width="100%", data_testid="translate-progress"),
+        rx.text(tr(label_key), " ", S.translate_progress, "%", size="1"),
+        width="100%", spacing="1")
 
 
 def _meta_item(label_key: str, value) -> rx.Component:
@@ -338,7 +359,9 @@ def _version_dialog() -> rx.Component:
 
 
 def _variant_state(r: dict) -> rx.Component:
-    return rx.match(
+    return rx.cond(r["busy"].to(bool) & (r["state"] != "processing"), rx.vstack(
+        rx.progress(value=r["progress"].to(int), width="80px", data_testid="variant-row-progress"),
+        rx.text(tr("variant.updating"), " ", r["progress"].to(str), "%", size="1"), spacing="1"), rx.match(
         r["state"],
         ("processing", rx.vstack(rx.progress(value=r["progress"].to(int), width="80px"),
                                  rx.text(r["progress"].to(str), "%", size="1"), spacing="1")),
@@ -347,7 +370,26 @@ def _variant_state(r: dict) -> rx.Component:
         rx.hstack(rx.badge(tr("variant.state_ready"), color_scheme="green", variant="outline"),
                   rx.cond(r["stale"].to(bool), rx.badge(rx.icon("history", size=12), tr("variant.stale"),
                                                         color_scheme="amber", data_testid="variant-row-stale")),
-                  spacing="1", wrap="wrap"))
+                  spacing="1", wrap="wrap")))
+
+
+def _again_button(r: dict) -> rx.Component:
+    """Staff: translate a stale variant again, after saying what happens to its text."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(rx.button(rx.icon("refresh-cw", size=12), tr("variant.translate_again"), size="1",
+                                          variant="soft", color_scheme="amber", data_testid="variant-again")),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(tr("variant.translate_again_title")),
+            rx.alert_dialog.description(rx.match(
+                r["kind"], ("reviewed", tr("variant.translate_again_reviewed")),
+                ("human", tr("variant.translate_again_human")), tr("variant.translate_again_machine")),
+                size="2", data_testid="variant-again-warning"),
+            rx.hstack(rx.alert_dialog.cancel(rx.button(tr("common.cancel"), variant="soft", color_scheme="gray")),
+                      rx.alert_dialog.action(rx.button(tr("variant.translate_again"),
+                                                       on_click=S.translate_again(r["language"].to(str)),
+                                                       data_testid="variant-again-confirm")),
+                      justify="end", spacing="2", padding_top="12px"),
+            max_width="460px"))
 
 
 def _variant_actions(r: dict) -> rx.Component:
@@ -356,10 +398,14 @@ def _variant_actions(r: dict) -> rx.Component:
             rx.icon_button(rx.icon("download", size=14), size="1", variant="soft",
                            aria_label=tr("variant.download_translation")),
             href=r["url"].to(str), download="", custom_attrs={**NATIVE, "data-testid": "variant-download"})),
-        rx.cond(r["state"] == "ready", rx.button(rx.icon("pencil", size=12), tr("variant.review"), size="1",
-                                                 variant="soft", on_click=S.open_review(r["id"].to(int)),
-                                                 data_testid="variant-review")),
-        spacing="2")
+        rx.cond((r["state"] == "ready") & ~r["busy"].to(bool), rx.button(
+            rx.icon("pencil", size=12), tr("variant.review"), size="1", variant="soft",
+            on_click=S.open_review(r["id"].to(int)), data_testid="variant-review")),
+        rx.cond((r["state"] == "ready") & r["stale"].to(bool) & ~r["busy"].to(bool), _again_button(r)),
+        rx.cond(r["state"] == "failed", rx.button(
+            rx.icon("rotate-cw", size=12), tr("common.retry"), size="1", variant="soft",
+            on_click=S.translate_again(r["language"].to(str)), data_testid="variant-retry")),
+        spacing="2", wrap="wrap")
 
 
 def _variant_card(r: dict) -> rx.Component:
@@ -422,26 +468,77 @@ def _translations_card() -> rx.Component:
     ), width="100%", data_testid="translations-card")
 
 
+def _segment(seg: dict) -> rx.Component:
+    """One segment: the source beside its translation (a textarea); stacked on phones."""
+    return rx.grid(
+        rx.box(rx.text(seg["source"], size="2"), padding="8px", border_radius="var(--radius-2)",
+               background=rx.color("gray", 2), data_testid="segment-source"),
+        rx.vstack(
+            rx.text_area(default_value=seg["value"].to(str), on_blur=S.set_segment(seg["key"].to(str)),
+                         key=seg["key"].to(str) + "-" + S.rv_page.to(str), width="100%", rows="2",
+                         aria_label=tr("variant.segment_translation"), data_testid="segment-text"),
+            rx.cond(seg["changed"].to(bool),
+                    rx.badge(rx.icon("pencil", size=10), tr("variant.segment_changed"), color_scheme="green",
+                             variant="soft", size="1", data_testid="segment-changed")),
+            spacing="1", width="100%"),
+        columns=rx.breakpoints(initial="1", sm="2"), spacing="2", width="100%",
+        padding_bottom="8px", border_bottom=f"1px solid {rx.color('gray', 4)}", data_testid="segment",
+    )
+
+
+def _segments_list() -> rx.Component:
+    return rx.vstack(
+        rx.flex(
+            rx.text(tr("variant.segments"), size="2", weight="medium"),
+            rx.badge(S.rv_changed, " ", tr("variant.segments_corrected"), variant="soft",
+                     data_testid="segments-changed"),
+            rx.spacer(),
+            rx.hstack(rx.switch(checked=S.rv_only_changed, on_change=S.set_only_changed,
+                                data_testid="segments-only-changed"),
+                      rx.text(tr("variant.only_changed"), size="2"), align="center", spacing="2", as_="label"),
+            gap="8px", align="center", wrap="wrap", width="100%"),
+        rx.hstack(rx.text(tr("variant.segment_source"), size="1", weight="bold", width="50%"),
+                  rx.text(tr("variant.segment_translation"), size="1", weight="bold", width="50%"),
+                  width="100%", display=["none", "flex"], color=rx.color("gray", 11)),
+        rx.cond(S.rv_segments.length() > 0,
+                rx.scroll_area(rx.vstack(rx.foreach(S.rv_segments, _segment), spacing="2", width="100%",
+                                         padding_right="12px"),
+                               type="auto", scrollbars="vertical", max_height="48vh", data_testid="segments"),
+                rx.text(tr("variant.no_changed_segments"), size="2", color=rx.color("gray", 11),
+                        data_testid="segments-empty")),
+        rx.hstack(
+            rx.icon_button(rx.icon("chevron-left", size=16), variant="soft", size="1",
+                           disabled=S.rv_page <= 1, on_click=S.review_page(-1), aria_label=tr("table.previous"),
+                           data_testid="segments-prev"),
+            rx.text(S.rv_page_label, size="1", data_testid="segments-page"),
+            rx.icon_button(rx.icon("chevron-right", size=16), variant="soft", size="1",
+                           disabled=S.rv_page >= S.rv_pages, on_click=S.review_page(1),
+                           aria_label=tr("table.next"), data_testid="segments-next"),
+            align="center", justify="center", width="100%", spacing="3"),
+        spacing="2", width="100%",
+    )
+
+
 def _review_dialog() -> rx.Component:
     return rx.dialog.root(rx.dialog.content(
         rx.dialog.title(tr("variant.review_title")),
-        rx.dialog.description(tr("variant.review_help"), size="2"),
+        rx.dialog.description(rx.cond(S.rv_editable, tr("variant.review_segments_help"),
+                                      tr("variant.review_human_help")), size="2"),
         rx.vstack(
             field("document.title", rx.input(value=S.rv_title, on_change=S.set_review_field("rv_title"),
                                              width="100%", data_testid="review-title"), S.errors["title"]),
             field("document.description", rx.text_area(value=S.rv_description,
                                                        on_change=S.set_review_field("rv_description"),
                                                        width="100%", data_testid="review-description")),
-            field("variant.text", rx.text_area(value=S.rv_text, on_change=S.set_review_field("rv_text"),
-                                               width="100%", rows="8", data_testid="review-text")),
+            rx.cond(S.rv_editable, _segments_list()),
             rx.cond(S.form_error != "", rx.callout(S.form_error, icon="triangle-alert", color_scheme="red",
-                                                   width="100%")),
+                                                   width="100%", data_testid="review-error")),
             rx.hstack(rx.dialog.close(rx.button(tr("common.cancel"), variant="soft", color_scheme="gray")),
-                      rx.button(rx.icon("check", size=16), tr("variant.approve"), on_click=S.save_review,
+                      rx.button(rx.icon("check", size=16), tr("variant.save_approve"), on_click=S.save_review,
                                 data_testid="review-save"),
-                      justify="end", width="100%"),
+                      justify="end", width="100%", wrap="wrap"),
             spacing="3", width="100%", padding_top="8px"),
-        max_width="640px",
+        max_width="920px", width="calc(100vw - 24px)",
     ), open=S.review_open, on_open_change=S.set_review_open)
 
 

@@ -12,7 +12,7 @@ import reflex as rx
 from kbportal.db import session_scope
 from kbportal.i18n import format_day, format_size, translate
 from kbportal.i18n import LANGUAGES
-from kbportal.services import effective_access, jobs, repository, uploads, variants
+from kbportal.services import access, auth, effective_access, jobs, repository, uploads, variants
 from kbportal.services import orgs as org_service
 from kbportal.services.access import AudienceRule
 from kbportal.services.errors import KbError, NotFound
@@ -23,12 +23,18 @@ from kbportal.ui.state.form import FormMixin
 from kbportal.ui.state.session import SessionState
 
 
-def _variant_job_status(job_id: int) -> jobs.JobStatus:
+REVIEW_PAGE_SIZE = 20
+
+
+def _variant_job_status(job_id: int, token: str) -> jobs.JobStatus:
     """A translation job's progress: whoever may read the document may watch it (the job
-    id came from the variant they see), not only the person who asked."""
+    id came from the variant they see), not only the person who asked; anyone else
+    gets NotFound (``variants.job_status`` checks the document's access)."""
     time.sleep(job_watch.POLL_SECONDS)
     with session_scope() as session:
-        return jobs.status_unchecked(session, job_id)
+        found = auth.resolve_principal(session, token)
+        principal = found.principal if found is not None else access.ANONYMOUS
+        return variants.job_status(session, principal, job_id)
 
 
 def reason_texts(reasons, lang: str) -> list[str]:
@@ -94,6 +100,8 @@ class DocumentState(FormMixin, AudienceFormMixin, SessionState):
     r_stale: bool = False
     r_original_url: str = ""
     r_can_translate: bool = False
+    r_can_update: bool = False  # a stale machine variant: "Update translation"
+    r_failed: bool = False      # the last translation failed: the sentence and "Retry"
     r_variant_url: str = ""     # the translated file, "" for a text-only variant
     r_variant_size: str = ""
     translating: bool = False   # a translation job is followed (``watch_translation``)
@@ -106,7 +114,15 @@ class DocumentState(FormMixin, AudienceFormMixin, SessionState):
     rv_id: int = 0
     rv_title: str = ""
     rv_description: str = ""
-    rv_text: str = ""
+    rv_editable: bool = True    # False for a human upload: title and description only
+    rv_segments: list[dict] = []  # this page: key, source, machine, value, changed
+    rv_edits: dict[str, str] = {}  # corrections made in the dialog, not saved yet (all pages)
+    rv_page: int = 1
+    rv_pages: int = 1
+    rv_total: int = 0
+    rv_saved: list[str] = []     # keys of the corrections saved before
+    rv_only_changed: bool = False
+    rv_saving: bool = False
     human_open: bool = False
     h_language: str = ""
     h_error: str = ""
@@ -175,16 +191,17 @@ class DocumentState(FormMixin, AudienceFormMixin, SessionState):
             rows = variants.list_variants(session, principal, self.doc_id) if can_edit else []
         self.r_mode, self.r_stale, self.r_original_url = view.mode, view.stale, view.original_url
         self.shown_title, self.shown_description = view.title, view.description
-        self.r_can_translate = view.can_translate
+        self.r_can_translate, self.r_can_update, self.r_failed = view.can_translate, view.can_update, view.failed
         v = view.variant
         self.r_kind = v.kind if v else ""
         self.r_variant_url = f"/api/variants/{v.id}/download" if v and v.has_file else ""
         self.r_variant_size = format_size(v.size, lang) if v and v.has_file else ""
-        if view.pending_job_id and not self.translating and view.mode == "fallback":
+        if view.pending_job_id and not self.translating and view.mode != "original":
             self.translating, self.translate_progress, self.translate_job_id = True, 0, view.pending_job_id
         self.variant_rows = [{
             "id": r.id, "language": r.language, "language_name": LANGUAGES.get(r.language, r.language),
             "kind": r.kind, "state": r.state, "progress": r.progress, "stale": r.stale,
+            "busy": r.pending_job_id is not None,
             "source_number": r.source_number, "title": r.title,
             "url": f"/api/variants/{r.id}/download" if r.has_file and r.state == "ready" else "",
             "size": format_size(r.size, lang) if r.has_file else "",
@@ -411,28 +428,35 @@ class DocumentState(FormMixin, AudienceFormMixin, SessionState):
         """Staff: a translation into the picked language."""
         return self._start_translation(self.t_language)
 
+    @rx.event
+    def translate_again(self, language: str):
+        """Staff: a new machine translation of the current version (a stale or failed variant)."""
+        return self._start_translation(language)
+
     @rx.event(background=True)
     async def watch_translation(self):
         """Follow the translation job with a progress bar; show the result when it is done."""
         async with self:
-            job_id = self.translate_job_id
+            job_id, token = self.translate_job_id, self.token
         status = None
         for _ in range(int(job_watch.GIVE_UP_SECONDS / job_watch.POLL_SECONDS)):
             try:
-                status = await asyncio.to_thread(_variant_job_status, job_id)
+                status = await asyncio.to_thread(_variant_job_status, job_id, token)
             except NotFound:
                 break
             async with self:
                 self.translate_progress = status.progress
-                self.variant_rows = [{**r, "progress": status.progress} if r["state"] == "processing" else r
-                                     for r in self.variant_rows]
+                self.variant_rows = [{**r, "progress": status.progress}
+                                     if r["state"] == "processing" or r["busy"] else r for r in self.variant_rows]
             if status.finished:
                 break
         async with self:
             self.translating = False
             self._reload()
             failed = status is not None and status.state == "failed"
-            message = self.error_text(status.error) if failed and status.error else self.tr("variant.failed")
+            # Staff read why (an operator can act on it); partners read the plain sentence.
+            message = (self.error_text(status.error) if failed and status.error and self.can_edit
+                       else self.tr("variant.failed"))
             done = self.tr("variant.done_toast")
         yield rx.toast.error(message) if failed else rx.toast.success(done)
 
@@ -443,9 +467,33 @@ class DocumentState(FormMixin, AudienceFormMixin, SessionState):
                 info = variants.get_variant(session, self.principal(session), variant_id)
         except KbError as exc:
             return rx.toast.error(self.error_text(exc))
-        self.rv_id, self.rv_title, self.rv_description, self.rv_text = info.id, info.title, info.description, info.text
+        self.rv_id, self.rv_title, self.rv_description = info.id, info.title, info.description
+        self.rv_edits, self.rv_page, self.rv_only_changed = {}, 1, False
         self.clear_errors()
+        error = self._load_segments()
+        if error is not None:
+            return error
         self.review_open = True
+
+    def _load_segments(self):
+        """The current page of the review's segments, with the corrections not saved yet."""
+        try:
+            with session_scope() as session:
+                page = variants.review_segments(session, self.principal(session), self.rv_id, page=self.rv_page,
+                                                per_page=REVIEW_PAGE_SIZE, only_changed=self.rv_only_changed,
+                                                also=list(self.rv_edits))
+        except KbError as exc:
+            return rx.toast.error(self.error_text(exc))
+        self.rv_editable, self.rv_page, self.rv_pages, self.rv_total = (page.editable, page.page, page.pages,
+                                                                        page.total)
+        self.rv_saved = list(page.changed_keys)
+        self.rv_segments = [self._segment_row(s.key, s.source, s.machine, s.edited) for s in page.items]
+        return None
+
+    def _segment_row(self, key: str, source: str, machine: str, edited: str | None) -> dict:
+        value = self.rv_edits.get(key, edited if edited is not None else machine)
+        return {"key": key, "source": source, "machine": machine, "value": value,
+                "changed": value != machine, "saved": edited}
 
     @rx.event
     def set_review_open(self, value: bool):
@@ -453,20 +501,59 @@ class DocumentState(FormMixin, AudienceFormMixin, SessionState):
 
     @rx.event
     def set_review_field(self, name: str, value: str):
-        if name in ("rv_title", "rv_description", "rv_text"):
+        if name in ("rv_title", "rv_description"):
             setattr(self, name, value)
 
     @rx.event
+    def set_segment(self, key: str, value: str):
+        """A corrected segment (kept across pages until saved)."""
+        row = next((r for r in self.rv_segments if r["key"] == key), None)
+        if row is None or row["value"] == value:
+            return
+        self.rv_edits = {**self.rv_edits, key: value}
+        self.rv_segments = [self._segment_row(r["key"], r["source"], r["machine"], r["saved"]) if r["key"] == key
+                            else r for r in self.rv_segments]
+
+    @rx.event
+    def review_page(self, delta: int):
+        self.rv_page = max(1, min(self.rv_pages, self.rv_page + delta))
+        return self._load_segments()
+
+    @rx.event
+    def set_only_changed(self, value: bool):
+        self.rv_only_changed, self.rv_page = bool(value), 1
+        return self._load_segments()
+
+    @rx.var
+    def rv_changed(self) -> int:
+        """Corrected segments: those saved before, and those changed in the dialog (a change
+        back to the machine's translation drops one)."""
+        pending = {r["key"]: r["changed"] for r in self.rv_segments}
+        keys = set(self.rv_saved) | set(self.rv_edits)
+        return sum(1 for key in keys if pending.get(key, True))
+
+    @rx.var
+    def rv_page_label(self) -> str:
+        return self.tr("variant.segment_page", page=self.rv_page, pages=self.rv_pages, total=self.rv_total)
+
+    @rx.event
     def save_review(self):
+        """Save the corrections and approve; the file is made again with them (a job)."""
         self.clear_errors()
+        edits = {key: value for key, value in self.rv_edits.items()} if self.rv_editable else {}
         try:
             with session_scope() as session:
-                variants.review(session, self.principal(session), self.actor(), self.rv_id, self.rv_title,
-                                self.rv_description, self.rv_text)
+                ref = variants.review(session, self.principal(session), self.actor(), self.rv_id, self.rv_title,
+                                      self.rv_description, edits)
         except KbError as exc:
             self.show_error(exc, inline=frozenset({"title"}))
             return
         self.review_open = False
+        self.rv_edits = {}
+        if ref.job_id is not None:
+            self.translating, self.translate_progress, self.translate_job_id = True, 0, ref.job_id
+            self._reload()
+            return [rx.toast.info(self.tr("variant.review_queued_toast")), DocumentState.watch_translation]
         self._reload()
         return rx.toast.success(self.tr("variant.reviewed_toast"))
 
