@@ -5,10 +5,12 @@
 # when everything is present.
 set -euo pipefail
 
-# LibreOffice (DOCX -> PDF for co-branding) with Debian's python3-uno for the listener helper,
-# and metric-compatible fonts for Office documents (Calibri/Cambria/Arial/Times).
+# LibreOffice (DOCX -> PDF for co-branding; DOCX and PPTX -> PDF for first-page thumbnails:
+# Writer and Impress) with Debian's python3-uno for the listener helper, and
+# metric-compatible fonts for Office documents (Calibri/Cambria/Arial/Times).
 PACKAGES=(poppler-utils fonts-noto-core fonts-noto-cjk
-  libreoffice-writer-nogui python3-uno fonts-crosextra-carlito fonts-crosextra-caladea fonts-liberation2)
+  libreoffice-writer-nogui libreoffice-impress-nogui python3-uno
+  fonts-crosextra-carlito fonts-crosextra-caladea fonts-liberation2)
 if [ "${1:-test}" = "test" ]; then
   PACKAGES+=(chromium chromium-driver postgresql)
 fi

@@ -178,6 +178,144 @@ def make_pptx(path: Path, slides: Sequence[str] = ("Launch deck",)) -> Path:
     return path
 
 
+_PML = "http://schemas.openxmlformats.org/presentationml/2006/main"
+_DML = "http://schemas.openxmlformats.org/drawingml/2006/main"
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+_PML_CT = "application/vnd.openxmlformats-officedocument.presentationml."
+EMU_PER_INCH = 914400
+SLIDE_16_9 = (12192000, 6858000)  # 13.333 x 7.5 in, PowerPoint's default
+
+
+def _rels(*rels: tuple[str, str, str] | tuple[str, str, str, str]) -> str:
+    """A relationships part: (id, type suffix, target[, "External"])."""
+    items = "".join(
+        f'<Relationship Id="{r[0]}" Type="{_REL}/{r[1]}" Target="{r[2]}"'
+        + (f' TargetMode="{r[3]}"' if len(r) > 3 else "") + "/>" for r in rels)
+    return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="{_PKG_REL}">{items}'
+            "</Relationships>")
+
+
+def _shape(shape_id: int, name: str, box: tuple[int, int, int, int], *, fill: str | None = None,
+           text: str = "") -> str:
+    """A rectangle at ``box`` (x, y, cx, cy in EMU), filled with ``fill`` (RRGGBB) or not, with ``text``."""
+    x, y, cx, cy = box
+    fill_xml = f'<a:solidFill><a:srgbClr val="{fill}"/></a:solidFill><a:ln><a:noFill/></a:ln>' if fill \
+        else "<a:noFill/><a:ln><a:noFill/></a:ln>"
+    body = f'<a:p><a:r><a:rPr lang="en-US" sz="2400"/><a:t>{text}</a:t></a:r></a:p>' if text else "<a:p/>"
+    return (f'<p:sp><p:nvSpPr><p:cNvPr id="{shape_id}" name="{name}"/><p:cNvSpPr/><p:nvPr/></p:nvSpPr>'
+            f'<p:spPr><a:xfrm><a:off x="{x}" y="{y}"/><a:ext cx="{cx}" cy="{cy}"/></a:xfrm>'
+            f'<a:prstGeom prst="rect"><a:avLst/></a:prstGeom>{fill_xml}</p:spPr>'
+            f'<p:txBody><a:bodyPr/><a:lstStyle/>{body}</p:txBody></p:sp>')
+
+
+def _linked_picture(shape_id: int, rel_id: str, box: tuple[int, int, int, int]) -> str:
+    """A picture whose image is not in the package: ``r:link`` names an external relationship."""
+    x, y, cx, cy = box
+    return (f'<p:pic><p:nvPicPr><p:cNvPr id="{shape_id}" name="Linked picture"/><p:cNvPicPr/><p:nvPr/></p:nvPicPr>'
+            f'<p:blipFill><a:blip r:link="{rel_id}"/><a:stretch><a:fillRect/></a:stretch></p:blipFill>'
+            f'<p:spPr><a:xfrm><a:off x="{x}" y="{y}"/><a:ext cx="{cx}" cy="{cy}"/></a:xfrm>'
+            f'<a:prstGeom prst="rect"><a:avLst/></a:prstGeom></p:spPr></p:pic>')
+
+
+def _sp_tree(shapes: str) -> str:
+    return ('<p:cSld><p:spTree><p:nvGrpSpPr><p:cNvPr id="1" name=""/><p:cNvGrpSpPr/><p:nvPr/></p:nvGrpSpPr>'
+            '<p:grpSpPr><a:xfrm><a:off x="0" y="0"/><a:ext cx="0" cy="0"/><a:chOff x="0" y="0"/>'
+            f'<a:chExt cx="0" cy="0"/></a:xfrm></p:grpSpPr>{shapes}</p:spTree></p:cSld>')
+
+
+_THEME = (
+    f'<a:theme xmlns:a="{_DML}" name="Plain"><a:themeElements>'
+    '<a:clrScheme name="Plain"><a:dk1><a:srgbClr val="000000"/></a:dk1><a:lt1><a:srgbClr val="FFFFFF"/></a:lt1>'
+    '<a:dk2><a:srgbClr val="1F1F1F"/></a:dk2><a:lt2><a:srgbClr val="EEEEEE"/></a:lt2>'
+    + "".join(f'<a:accent{i}><a:srgbClr val="4472C4"/></a:accent{i}>' for i in range(1, 7))
+    + '<a:hlink><a:srgbClr val="0563C1"/></a:hlink><a:folHlink><a:srgbClr val="954F72"/></a:folHlink></a:clrScheme>'
+    '<a:fontScheme name="Plain"><a:majorFont><a:latin typeface="Liberation Sans"/><a:ea typeface=""/>'
+    '<a:cs typeface=""/></a:majorFont><a:minorFont><a:latin typeface="Liberation Sans"/><a:ea typeface=""/>'
+    '<a:cs typeface=""/></a:minorFont></a:fontScheme>'
+    '<a:fmtScheme name="Plain"><a:fillStyleLst>' + '<a:solidFill><a:schemeClr val="phClr"/></a:solidFill>' * 3
+    + '</a:fillStyleLst><a:lnStyleLst>'
+    + '<a:ln w="6350"><a:solidFill><a:schemeClr val="phClr"/></a:solidFill></a:ln>' * 3
+    + '</a:lnStyleLst><a:effectStyleLst>' + '<a:effectStyle><a:effectLst/></a:effectStyle>' * 3
+    + '</a:effectStyleLst><a:bgFillStyleLst>' + '<a:solidFill><a:schemeClr val="phClr"/></a:solidFill>' * 3
+    + '</a:bgFillStyleLst></a:fmtScheme></a:themeElements></a:theme>')
+
+
+def make_slides_pptx(path: Path, slides: Sequence[str] = ("Launch deck",), *,
+                     dark_block: tuple[float, float, float, float] | None = None,
+                     linked_image: str | None = None, size: tuple[int, int] = SLIDE_16_9) -> Path:
+    """A PowerPoint file that PowerPoint and LibreOffice open: theme, slide master, layout,
+    and one slide per text (a text box near the top).
+
+    ``dark_block`` puts a black rectangle on slide 1 at (left, top, right, bottom) as
+    fractions of the slide; ``linked_image`` adds a picture on slide 1 whose image is an
+    external relationship to that URL (not in the package: whoever opens the file may
+    fetch it)."""
+    width, height = size
+    slide_ct = _PML_CT + "slide+xml"
+    overrides = [
+        ("/ppt/presentation.xml", _PML_CT + "presentation.main+xml"),
+        ("/ppt/slideMasters/slideMaster1.xml", _PML_CT + "slideMaster+xml"),
+        ("/ppt/slideLayouts/slideLayout1.xml", _PML_CT + "slideLayout+xml"),
+        ("/ppt/theme/theme1.xml", "application/vnd.openxmlformats-officedocument.theme+xml"),
+    ] + [(f"/ppt/slides/slide{i}.xml", slide_ct) for i in range(1, len(slides) + 1)]
+    content_types = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Default Extension="png" ContentType="image/png"/>'
+        + "".join(f'<Override PartName="{name}" ContentType="{ct}"/>' for name, ct in overrides) + "</Types>")
+    ns = f'xmlns:a="{_DML}" xmlns:r="{_REL}" xmlns:p="{_PML}"'
+    slide_ids = "".join(f'<p:sldId id="{255 + i}" r:id="rId{i + 1}"/>' for i in range(1, len(slides) + 1))
+    presentation = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><p:presentation {ns}>'
+        '<p:sldMasterIdLst><p:sldMasterId id="2147483648" r:id="rId1"/></p:sldMasterIdLst>'
+        f'<p:sldIdLst>{slide_ids}</p:sldIdLst><p:sldSz cx="{width}" cy="{height}"/>'
+        f'<p:notesSz cx="{height}" cy="{width}"/></p:presentation>')
+    presentation_rels = _rels(("rId1", "slideMaster", "slideMasters/slideMaster1.xml"),
+                              *[(f"rId{i + 1}", "slide", f"slides/slide{i}.xml") for i in range(1, len(slides) + 1)],
+                              (f"rId{len(slides) + 2}", "theme", "theme/theme1.xml"))
+    master = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><p:sldMaster {ns}>'
+        '<p:cSld><p:bg><p:bgPr><a:solidFill><a:srgbClr val="FFFFFF"/></a:solidFill><a:effectLst/></p:bgPr></p:bg>'
+        + _sp_tree("")[len("<p:cSld>"):]
+        + '<p:clrMap bg1="lt1" tx1="dk1" bg2="lt2" tx2="dk2" accent1="accent1" accent2="accent2" accent3="accent3"'
+        ' accent4="accent4" accent5="accent5" accent6="accent6" hlink="hlink" folHlink="folHlink"/>'
+        '<p:sldLayoutIdLst><p:sldLayoutId id="2147483649" r:id="rId1"/></p:sldLayoutIdLst></p:sldMaster>')
+    layout = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><p:sldLayout {ns} type="blank">'
+              f'{_sp_tree("")}<p:clrMapOvr><a:masterClrMapping/></p:clrMapOvr></p:sldLayout>')
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", content_types)
+        z.writestr("_rels/.rels", _rels(("rId1", "officeDocument", "ppt/presentation.xml")))
+        z.writestr("ppt/presentation.xml", presentation)
+        z.writestr("ppt/_rels/presentation.xml.rels", presentation_rels)
+        z.writestr("ppt/slideMasters/slideMaster1.xml", master)
+        z.writestr("ppt/slideMasters/_rels/slideMaster1.xml.rels",
+                   _rels(("rId1", "slideLayout", "../slideLayouts/slideLayout1.xml"),
+                         ("rId2", "theme", "../theme/theme1.xml")))
+        z.writestr("ppt/slideLayouts/slideLayout1.xml", layout)
+        z.writestr("ppt/slideLayouts/_rels/slideLayout1.xml.rels",
+                   _rels(("rId1", "slideMaster", "../slideMasters/slideMaster1.xml")))
+        z.writestr("ppt/theme/theme1.xml", _THEME)
+        for i, text in enumerate(slides, start=1):
+            shapes = _shape(2, "Title", (EMU_PER_INCH // 2, EMU_PER_INCH // 4, width - EMU_PER_INCH, EMU_PER_INCH),
+                            text=text)
+            rels = [("rId1", "slideLayout", "../slideLayouts/slideLayout1.xml")]
+            if i == 1 and dark_block:
+                left, top, right, bottom = dark_block
+                shapes += _shape(3, "Dark block", (int(left * width), int(top * height), int((right - left) * width),
+                                                   int((bottom - top) * height)), fill="000000")
+            if i == 1 and linked_image:
+                shapes += _linked_picture(4, "rId2", (EMU_PER_INCH, EMU_PER_INCH, 2 * EMU_PER_INCH, EMU_PER_INCH))
+                rels.append(("rId2", "image", linked_image, "External"))
+            z.writestr(f"ppt/slides/slide{i}.xml",
+                       f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><p:sld {ns}>{_sp_tree(shapes)}'
+                       '<p:clrMapOvr><a:masterClrMapping/></p:clrMapOvr></p:sld>')
+            z.writestr(f"ppt/slides/_rels/slide{i}.xml.rels", _rels(*rels))
+    return path
+
+
 def make_xlsx(path: Path, strings: Sequence[str] = ("Price", "Model X")) -> Path:
     s = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:

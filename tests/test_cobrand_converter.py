@@ -13,8 +13,10 @@ import pytest
 
 from cobrand_files import make_long_docx, make_plain_docx_template
 from kbportal.services.cobrand import ConverterPool, OneShotConverter
-from kbportal.services.cobrand.converter import find_uno_python, group_pids
+from kbportal.services.cobrand.converter import block_network, find_uno_python, group_pids
 from kbportal.services.errors import KbError
+
+import docfiles
 
 pytest_plugins = ["cobrand_files"]
 
@@ -202,3 +204,179 @@ def test_document_libreoffice_cannot_open_fails_without_killing_the_listener(fra
     assert err.value.code == "cobrand.convert_failed"
     fragile_pool.convert(docs["small"], tmp_path / "after.pdf")
     assert fragile_pool.listeners()[0].soffice_pid() == pid  # same soffice: a bad file is not a crash
+
+
+# --------------------------------------------------------------------------- presentations
+
+
+def _pdf_pages(pdf: Path) -> list[tuple[float, float]]:
+    """(width, height) in points of every page of ``pdf``."""
+    from pypdf import PdfReader
+
+    return [(float(page.mediabox.width), float(page.mediabox.height)) for page in PdfReader(pdf).pages]
+
+
+def test_a_presentation_through_the_pool_becomes_a_pdf_of_one_landscape_page_per_slide(cobrand_pool,
+                                                                                      tmp_path: Path) -> None:
+    deck = docfiles.make_slides_pptx(tmp_path / "deck.pptx", [f"Slide {i}" for i in range(1, 6)])
+
+    cobrand_pool.convert(deck, tmp_path / "deck.pdf")
+
+    pages = _pdf_pages(tmp_path / "deck.pdf")
+    assert len(pages) == 5
+    assert all(round(w) == 960 and round(h) == 540 for w, h in pages)  # 13.33 x 7.5 in: the slides, not A4/Letter
+
+
+def test_the_one_shot_converter_exports_a_presentation_as_slides(tmp_path: Path) -> None:
+    deck = docfiles.make_slides_pptx(tmp_path / "deck.pptx", ["One", "Two", "Three"])
+    converter = OneShotConverter(base_dir=tmp_path / "one")
+    try:
+        converter.convert(deck, tmp_path / "deck.pdf")
+    finally:
+        converter.close()
+
+    pages = _pdf_pages(tmp_path / "deck.pdf")
+    assert len(pages) == 3 and all(w > h for w, h in pages)
+
+
+def test_a_word_file_still_converts_to_its_pages(cobrand_pool, docs, tmp_path: Path) -> None:
+    cobrand_pool.convert(docs["small"], tmp_path / "small.pdf")
+
+    pages = _pdf_pages(tmp_path / "small.pdf")
+    assert len(pages) == 1 and pages[0][0] < pages[0][1]  # a portrait text page
+
+
+# --------------------------------------------------------------------------- linked content
+
+
+class _Recorder:
+    """A local HTTP server that answers every GET with a small PNG and records the paths asked for."""
+
+    def __init__(self) -> None:
+        import http.server
+        import io
+
+        from PIL import Image
+
+        image = io.BytesIO()
+        Image.new("RGB", (60, 40), (0, 0, 0)).save(image, "PNG")
+        png, requests = image.getvalue(), []
+        self.requests = requests
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                requests.append(f"{self.command} {self.path}")
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.send_header("Content-Length", str(len(png)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(png)
+
+            do_GET = do_HEAD = do_OPTIONS = do_PROPFIND = _answer
+
+            def log_message(self, *args) -> None:
+                pass
+
+        for port in range(3431, 3440):  # this suite's ports on the shared machine
+            try:
+                self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+                break
+            except OSError:
+                continue
+        else:  # pragma: no cover - every port taken
+            pytest.skip("no free port in 3431-3439")
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def recorder() -> Iterator[_Recorder]:
+    server = _Recorder()
+    yield server
+    server.close()
+
+
+def _docx_with_linked_picture(path: Path, url: str) -> Path:
+    """A Word file whose picture is not in the package: ``r:link`` to an external relationship."""
+    import re
+    import zipfile
+
+    make_plain_docx_template(path, ["A picture linked from the web"], logo=True)
+    with zipfile.ZipFile(path) as z:
+        parts = {name: z.read(name) for name in z.namelist()}
+    body = parts["word/document.xml"].decode()
+    rid = re.search(r'r:embed="(rId\d+)"', body).group(1)
+    parts["word/document.xml"] = body.replace(f'r:embed="{rid}"', f'r:link="{rid}"').encode()
+    rels = parts["word/_rels/document.xml.rels"].decode()
+    parts["word/_rels/document.xml.rels"] = re.sub(
+        rf'(<Relationship Id="{rid}"[^>]*?)Target="[^"]*"', rf'\1Target="{url}" TargetMode="External"', rels).encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    return path
+
+
+def test_the_recorder_sees_libreoffice_fetch_a_linked_picture_when_the_network_is_not_blocked(
+        recorder, tmp_path: Path, monkeypatch) -> None:
+    # The premise of the two tests below: LibreOffice 7.4 loads linked pictures over HTTP.
+    from kbportal.services.cobrand import converter as lo
+
+    monkeypatch.setattr(lo, "block_network", lambda profile: None)
+    deck = docfiles.make_slides_pptx(tmp_path / "deck.pptx", ["Linked"], linked_image=f"{recorder.url}/open.png")
+    converter = OneShotConverter(base_dir=tmp_path / "one")
+    try:
+        converter.convert(deck, tmp_path / "deck.pdf")
+    finally:
+        converter.close()
+
+    assert "GET /open.png" in recorder.requests
+
+
+def test_converting_through_the_pool_sends_no_request_for_linked_pictures(cobrand_pool, recorder,
+                                                                          tmp_path: Path) -> None:
+    docx = _docx_with_linked_picture(tmp_path / "flyer.docx", f"{recorder.url}/word.png")
+    deck = docfiles.make_slides_pptx(tmp_path / "deck.pptx", ["Linked"], linked_image=f"{recorder.url}/deck.png")
+
+    cobrand_pool.convert(docx, tmp_path / "flyer.pdf")
+    cobrand_pool.convert(deck, tmp_path / "deck.pdf")
+
+    assert (tmp_path / "flyer.pdf").read_bytes().startswith(b"%PDF")
+    assert (tmp_path / "deck.pdf").read_bytes().startswith(b"%PDF")
+    assert recorder.requests == []
+
+
+def test_the_one_shot_converter_sends_no_request_for_linked_pictures(recorder, tmp_path: Path) -> None:
+    deck = docfiles.make_slides_pptx(tmp_path / "deck.pptx", ["Linked"], linked_image=f"{recorder.url}/deck.png")
+    converter = OneShotConverter(base_dir=tmp_path / "one")
+    try:
+        converter.convert(deck, tmp_path / "deck.pdf")
+    finally:
+        converter.close()
+
+    assert (tmp_path / "deck.pdf").read_bytes().startswith(b"%PDF") and recorder.requests == []
+
+
+def test_blocking_the_network_keeps_the_profiles_other_settings(tmp_path: Path) -> None:
+    registry = tmp_path / "profile" / "user" / "registrymodifications.xcu"
+    registry.parent.mkdir(parents=True)
+    registry.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<oor:items xmlns:oor="http://openoffice.org/2001/registry">\n'
+        '<item oor:path="/org.openoffice.Setup/Product"><prop oor:name="ooSetupLastVersion" oor:op="fuse">'
+        '<value>7.4</value></prop></item>\n'
+        '<item oor:path="/org.openoffice.Inet/Settings"><prop oor:name="ooInetProxyType" oor:op="fuse">'
+        '<value>0</value></prop></item>\n</oor:items>\n')
+
+    block_network(tmp_path / "profile")
+    once = registry.read_text()
+    block_network(tmp_path / "profile")
+
+    assert registry.read_text() == once  # idempotent
+    assert "ooSetupLastVersion" in once and once.count('oor:name="ooInetProxyType"') == 1
+    assert '<prop oor:name="ooInetProxyType" oor:op="fuse"><value>2</value>' in once
+    assert once.rstrip().endswith("</oor:items>")

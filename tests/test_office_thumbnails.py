@@ -1,8 +1,9 @@
-"""Word files get a first-page thumbnail from LibreOffice during the upload check.
+"""Word and PowerPoint files get a first-page thumbnail from LibreOffice during the upload check.
 
-Real parts: python-docx files, the check job (run inline after the commit), the session's
-LibreOffice listener pool (``cobrand_pool``, made the process-wide pool the check uses),
-pdftoppm, the filesystem blob store. Faults are injected by hiding soffice
+Real parts: python-docx files, PPTX packages built in code (``docfiles.make_slides_pptx``),
+the check job (run inline after the commit), the session's LibreOffice listener pool
+(``cobrand_pool``, made the process-wide pool the check uses), pdftoppm, the filesystem
+blob store. A picture linked to a file on the server must not reach a thumbnail. Faults are injected by hiding soffice
 (``find_soffice``), by a LibreOffice that cannot start, by a conversion time limit the
 document cannot meet, and by deleting the row while the thumbnail is made. The backfill
 job gives versions checked without LibreOffice their thumbnail later.
@@ -193,6 +194,79 @@ def test_the_demos_word_documents_and_template_have_thumbnails_once_seeded(data,
 
     assert sorted(v.filename for v in word) == ["Price-list-2027-EMEA.docx", "X200-launch-flyer.docx"]
     assert all(v.state == VersionState.READY.value and v.thumbnail_key for v in word)
+
+
+# --------------------------------------------------------------------------- PowerPoint
+
+
+def test_a_powerpoint_upload_gets_a_landscape_thumbnail_of_its_first_slide(marketing, pool, tmp_path):
+    deck = docfiles.make_slides_pptx(tmp_path / "launch.pptx", ["Launch", "Prices", "Dates"],
+                                     dark_block=(0.05, 0.30, 0.45, 0.90))
+
+    version = upload(marketing, deck)
+    image = thumbnail(version)
+
+    assert version.state == VersionState.READY.value
+    assert version.thumbnail_key == f"documents/{version.document_id}/thumbs/v1.png"
+    assert image.size[0] == 480 and image.size[1] < image.size[0]  # a 16:9 slide
+    assert mean(image, (0.10, 0.40, 0.40, 0.85)) < DARK  # the black block on the left
+    assert mean(image, (0.55, 0.30, 0.95, 0.95)) > LIGHT  # the right half stays blank
+
+
+def test_the_page_count_of_a_powerpoint_file_is_its_slide_count(marketing, pool, tmp_path):
+    version = upload(marketing, docfiles.make_slides_pptx(tmp_path / "deck.pptx", [f"Slide {i}" for i in range(1, 8)]))
+
+    assert version.page_count == 7 and version.thumbnail_key
+
+
+def test_the_backfill_gives_older_powerpoint_versions_their_thumbnail(marketing, pool, tmp_path, monkeypatch):
+    with monkeypatch.context() as without_libreoffice:
+        without_libreoffice.setattr(lo, "find_soffice", lambda: None)
+        before = upload(marketing, docfiles.make_slides_pptx(tmp_path / "old.pptx", ["Old", "Deck"],
+                                                             dark_block=(0.05, 0.30, 0.45, 0.90)))
+    assert before.thumbnail_key == ""
+
+    result = backfill()
+
+    with Session(kbdb.get_engine()) as session:
+        after = session.get(DocumentVersion, before.id)
+    assert result == {"missing": 1, "added": 1}
+    assert after.thumbnail_key and after.page_count == 2
+    assert mean(thumbnail(after), (0.10, 0.40, 0.40, 0.85)) < DARK
+
+
+def test_a_picture_linked_to_a_file_on_the_server_does_not_show_in_the_thumbnail(marketing, pool, tmp_path):
+    # LibreOffice would load file:///... (a thumbnail of another document, say) into the slide.
+    secret = docfiles.make_png(tmp_path / "secret.png", size=(400, 300), color=(0, 0, 0))
+    deck = docfiles.make_slides_pptx(tmp_path / "deck.pptx", ["Linked"], linked_image=secret.as_uri())
+
+    version = upload(marketing, deck)
+
+    assert version.state == VersionState.READY.value and version.thumbnail_key
+    # The linked picture's frame: 1 in from the top left, 2 x 1 in, on a 13.33 x 7.5 in slide.
+    assert mean(thumbnail(version), (0.08, 0.14, 0.22, 0.26)) > LIGHT
+
+
+def test_removing_external_links_keeps_hyperlinks_and_everything_else(tmp_path):
+    import zipfile
+
+    deck = docfiles.make_slides_pptx(tmp_path / "deck.pptx", ["Linked"], linked_image="http://127.0.0.1:9/x.png")
+    with zipfile.ZipFile(deck, "a") as z:  # a hyperlink on the second slide's relationships
+        z.writestr("ppt/slides/_rels/slide2.xml.rels", (
+            '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+            'package/2006/relationships"><Relationship Id="rId9" Type="http://schemas.openxmlformats.org/'
+            'officeDocument/2006/relationships/hyperlink" Target="https://example.com/" TargetMode="External"/>'
+            '</Relationships>'))
+
+    assert office_thumbnail.unlinked_copy(deck, tmp_path / "copy.pptx")
+
+    with zipfile.ZipFile(deck) as before, zipfile.ZipFile(tmp_path / "copy.pptx") as after:
+        assert after.namelist() == before.namelist()
+        changed = [n for n in before.namelist() if before.read(n) != after.read(n)]
+        assert changed == ["ppt/slides/_rels/slide1.xml.rels"]
+        assert b"127.0.0.1:9" not in after.read(changed[0]) and b"slideLayout1.xml" in after.read(changed[0])
+        assert b"https://example.com/" in after.read("ppt/slides/_rels/slide2.xml.rels")
+    assert not office_thumbnail.unlinked_copy(tmp_path / "copy.pptx", tmp_path / "again.pptx")  # nothing left
 
 
 # --------------------------------------------------------------------------- best effort

@@ -1,11 +1,12 @@
-"""First-page thumbnails of Word files, through LibreOffice (part of the upload check).
+"""First-page thumbnails of Word and PowerPoint files, through LibreOffice (part of the upload check).
 
-A DOCX upload (a document or a co-brand template) is converted to PDF by the
+A DOCX upload (a document or a co-brand template) or a PPTX upload is converted to PDF by the
 process-wide LibreOffice listener pool, the same one co-branded PDFs are made with
 (``cobranding._converter()``: one pool per process), and the PDF's first page is
 rendered by ``extraction.pdf_first_page`` exactly like an uploaded PDF's (pdftoppm in
-the limited child, 480 px longest side). The PDF's page count replaces the estimate
-``extract_worker.docx_pages`` made.
+the limited child, 480 px longest side; a 16:9 slide gives a landscape thumbnail). The
+PDF's page count replaces the estimate ``extract_worker`` made (Word: docProps/app.xml;
+PowerPoint: the slide parts, hidden slides included, which LibreOffice does not export).
 
 Hostile input: LibreOffice runs in the pool's listeners, limited in address space and
 file size, and killed with their whole process group when a conversion passes
@@ -13,12 +14,19 @@ file size, and killed with their whole process group when a conversion passes
 child with its own timeouts. Everything is written in a directory of the caller's
 (temporary) work dir.
 
+Linked content: LibreOffice loads what a package links to (a picture whose relationship
+is ``TargetMode="External"``: ``http://...`` as well as ``file:///...`` on the server).
+The converter's profiles send no network request (``converter.block_network``), and the
+work copy converted here has its external relationships removed (hyperlinks excepted:
+they are not fetched), so a server file cannot show up in a thumbnail either.
+
 Best effort: when LibreOffice is not installed, fails or is too slow, :func:`render`
 returns None with a warning in the log; the upload is never refused for it (the UI
 shows the file-type icon).
 
-PowerPoint files get no thumbnail: the deployment installs LibreOffice Writer only
-(``libreoffice-writer-nogui``), and the pool's listeners open every file as Word.
+PowerPoint needs LibreOffice Impress (``libreoffice-impress-nogui``, installed by
+``scripts/system-packages.sh``); without it a PPTX conversion fails and the version is
+ready without a thumbnail, like any other failure.
 """
 
 from __future__ import annotations
@@ -28,14 +36,20 @@ import os
 import shutil
 import tempfile
 import time
+import zipfile
 from pathlib import Path
+from xml.etree import ElementTree
 
 from kbportal.services import extraction
 from kbportal.services.errors import KbError
 
 log = logging.getLogger(__name__)
 
-KINDS = frozenset({"docx"})  # sniff kinds LibreOffice renders here
+KINDS = frozenset({"docx", "pptx"})  # sniff kinds LibreOffice renders here
+
+_PKG_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_HYPERLINK = "/hyperlink"  # relationship types ending so are links to follow, never loaded
+_MAX_RELS_BYTES = 4 * 1024 * 1024  # one relationships part, inflated
 
 
 def supported(kind: str) -> bool:
@@ -57,6 +71,58 @@ def libreoffice_available() -> bool:
     return bool(soffice) and bool(shutil.which(soffice) or os.access(soffice, os.X_OK))
 
 
+def _without_external(rels: bytes) -> bytes | None:
+    """The relationships part ``rels`` without its external relationships (hyperlinks
+    stay), or None when it has none to remove. Raises ValueError when it is not XML."""
+    try:
+        root = ElementTree.fromstring(rels)
+    except ElementTree.ParseError as exc:
+        raise ValueError("unreadable relationships part") from exc
+    drop = [el for el in root if el.get("TargetMode", "").lower() == "external"
+            and not el.get("Type", "").endswith(_HYPERLINK)]
+    if not drop:
+        return None
+    for el in drop:
+        root.remove(el)
+    ElementTree.register_namespace("", _PKG_RELS)
+    return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def unlinked_copy(path: Path, dest: Path) -> bool:
+    """Write ``dest``: the Office package at ``path`` without external relationships (see
+    the module doc). False when it has none (``dest`` is not written: convert ``path``).
+    Raises ValueError for a package whose relationships cannot be read."""
+    changed: dict[str, bytes] = {}
+    with zipfile.ZipFile(path) as package:
+        for info in package.infolist():
+            if not info.filename.lower().endswith(".rels"):
+                continue
+            if info.file_size > _MAX_RELS_BYTES:
+                raise ValueError(f"relationships part {info.filename} is too big")
+            with package.open(info) as member:
+                data = member.read(_MAX_RELS_BYTES + 1)
+            if len(data) > _MAX_RELS_BYTES:
+                raise ValueError(f"relationships part {info.filename} is too big")
+            rewritten = _without_external(data)
+            if rewritten is not None:
+                changed[info.filename] = rewritten
+        if not changed:
+            return False
+        with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as out:
+            for info in package.infolist():
+                if info.filename in changed:
+                    out.writestr(info.filename, changed[info.filename], compress_type=zipfile.ZIP_DEFLATED)
+                    continue
+                if info.is_dir():
+                    out.writestr(info, b"")
+                    continue
+                entry = zipfile.ZipInfo(info.filename, info.date_time)
+                entry.compress_type = zipfile.ZIP_DEFLATED
+                with package.open(info) as member, out.open(entry, "w", force_zip64=True) as copy:
+                    shutil.copyfileobj(member, copy, 1024 * 1024)
+    return True
+
+
 def render(path: Path, kind: str, work: Path, *, label: str = "",
            limits: extraction.Limits | None = None) -> extraction.FirstPage | None:
     """The first page of the Office file at ``path`` as a thumbnail PNG (inside ``work``)
@@ -72,9 +138,17 @@ def render(path: Path, kind: str, work: Path, *, label: str = "",
     out = Path(tempfile.mkdtemp(prefix="office-", dir=work)).resolve()  # the child runs in it
     src, pdf = out / f"document.{kind}", out / "document.pdf"
     try:
-        os.link(path, src)
-    except OSError:
-        shutil.copyfile(path, src)
+        if unlinked_copy(path, src):
+            log.info("thumbnail for %s: external links removed before conversion", label)
+        else:
+            try:
+                os.link(path, src)
+            except OSError:
+                shutil.copyfile(path, src)
+    except Exception as failure:  # noqa: BLE001 - not a package we can read: no thumbnail, never a failed check
+        log.warning("no thumbnail for %s: its package could not be prepared (%s)", label, failure)
+        src.unlink(missing_ok=True)
+        return None
     started = time.monotonic()
     try:
         _converter().convert(src, pdf, timeout=limits.convert_seconds)

@@ -1,4 +1,4 @@
-"""DOCX -> PDF with LibreOffice: a pool of long-running listeners, and a one-shot fallback.
+"""DOCX/PPTX -> PDF with LibreOffice: a pool of long-running listeners, and a one-shot fallback.
 
 :class:`ConverterPool` keeps up to ``size`` listeners (one per core by default). A
 listener is ``uno_listener.py`` run under a Python with the ``uno`` module (Debian's
@@ -56,7 +56,18 @@ _uno_python_cache: dict[str, str | None] = {}
 
 class Converter(Protocol):
     def convert(self, src: Path, dst: Path, *, timeout: float | None = None) -> None:
-        """Write ``dst`` (a PDF) from the DOCX ``src``; raise KbError on failure."""
+        """Write ``dst`` (a PDF) from the DOCX or PPTX ``src``; raise KbError on failure."""
+
+
+# PDF export filter of the one-shot converter by the source's extension (the listener
+# chooses by the loaded document's type): presentations need Impress's, everything else
+# is converted as a text document, as DOCX always was.
+_PRESENTATION_EXTENSIONS = frozenset({".pptx", ".ppt", ".odp", ".pps", ".ppsx"})
+
+
+def pdf_export_filter(src: Path) -> str:
+    """``impress_pdf_Export`` for a presentation file, ``writer_pdf_Export`` otherwise."""
+    return "impress_pdf_Export" if Path(src).suffix.lower() in _PRESENTATION_EXTENSIONS else "writer_pdf_Export"
 
 
 def find_soffice() -> str | None:
@@ -96,6 +107,53 @@ def find_uno_python() -> str | None:
         if ok:
             return candidate
     return None
+
+
+# LibreOffice fetches what a document links to while it loads and exports it (seen with
+# 7.4: a DOCX or PPTX picture whose relationship is ``TargetMode="External"`` pointing at
+# ``http://...`` is requested, OPTIONS then GET, by the listener and by --convert-to). A
+# converted file must not make the server send requests (SSRF, "this document was opened"
+# beacons, URLs steered by co-brand fields), so every profile the converters use sends
+# HTTP(S) and FTP through a proxy that does not exist (connection refused at once, no
+# DNS lookup): such links stay empty in the PDF. Written into the profile's user layer
+# before soffice starts; soffice keeps the items when it rewrites the file.
+BLOCKING_PROXY = ("127.0.0.1", 9)  # the "discard" port: nothing listens there
+_REGISTRY = "registrymodifications.xcu"
+
+
+def _blocking_proxy_items() -> list[str]:
+    host, port = BLOCKING_PROXY
+    values = {"ooInetProxyType": "2", "ooInetNoProxy": ""}  # 2: manual proxy settings, for every host
+    for scheme in ("HTTP", "HTTPS", "FTP"):
+        values[f"ooInet{scheme}ProxyName"] = host
+        values[f"ooInet{scheme}ProxyPort"] = str(port)
+    return [f'<item oor:path="/org.openoffice.Inet/Settings"><prop oor:name="{name}" oor:op="fuse">'
+            f"<value>{value}</value></prop></item>" for name, value in values.items()]
+
+
+def block_network(profile: Path) -> None:
+    """Make the LibreOffice user profile ``profile`` (its ``-env:UserInstallation``) unable
+    to fetch anything over the network (see ``BLOCKING_PROXY``); other settings in it stay."""
+    user = Path(profile) / "user"
+    user.mkdir(parents=True, exist_ok=True)
+    path = user / _REGISTRY
+    items = _blocking_proxy_items()
+    try:
+        current = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        current = ""
+    if current and all(item in current for item in items):
+        return
+    names = [item.split('oor:name="', 1)[1].split('"', 1)[0] for item in items]
+    kept = [line for line in current.splitlines() if "</oor:items>" not in line and not (
+        "/org.openoffice.Inet/Settings" in line and any(f'oor:name="{name}"' in line for name in names))]
+    if not any("<oor:items" in line for line in kept):
+        kept = ['<?xml version="1.0" encoding="UTF-8"?>',
+                '<oor:items xmlns:oor="http://openoffice.org/2001/registry" '
+                'xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">']
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("\n".join(kept + items + ["</oor:items>"]) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def _child_env(home: Path) -> dict[str, str]:
@@ -247,6 +305,7 @@ class _Listener:
             if attempt:  # a profile damaged by a killed soffice: start over with a fresh one
                 shutil.rmtree(self.profile, ignore_errors=True)
             self.profile.mkdir(parents=True, exist_ok=True)
+            block_network(self.profile)
             pipe_name = f"kbportal-{os.getpid()}-{self.slot}-{uuid.uuid4().hex[:8]}"
             stderr = open(self.profile / "listener.log", "ab")
             try:
@@ -530,7 +589,8 @@ class ConverterPool:
 
 class OneShotConverter:
     """``soffice --headless --convert-to pdf`` per document: slow (1-2 s warm) but needs no
-    UNO. Each concurrent conversion gets its own profile directory."""
+    UNO. Each concurrent conversion gets its own profile directory. The PDF export filter
+    follows the source's extension (:func:`pdf_export_filter`)."""
 
     def __init__(self, *, soffice: str | None = None, base_dir: Path | None = None, job_timeout: float = 120.0,
                  memory_limit_mb: int = 4096, max_output_mb: int = 512, size: int | None = None) -> None:
@@ -555,12 +615,13 @@ class OneShotConverter:
         out_dir = Path(tempfile.mkdtemp(prefix="out-", dir=self.base_dir))
         try:
             profile.mkdir(parents=True, exist_ok=True)
+            block_network(profile)
             with open(profile / "oneshot.log", "ab") as logf:
                 proc = subprocess.Popen(
                     _limited([shutil.which(self.soffice) or self.soffice, "--headless", "--invisible",
                               "--nocrashreport", "--nodefault", "--nologo", "--nofirststartwizard", "--norestore",
                               "--nolockcheck", f"-env:UserInstallation={profile.resolve().as_uri()}",
-                              "--convert-to", "pdf:writer_pdf_Export", "--outdir", str(out_dir), str(src)],
+                              "--convert-to", f"pdf:{pdf_export_filter(src)}", "--outdir", str(out_dir), str(src)],
                              self.memory_limit_mb, self.max_output_mb),
                     stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, cwd=out_dir, env=_child_env(profile),
                     start_new_session=True, close_fds=True)

@@ -16,6 +16,14 @@ request line ``{"src": PATH, "dst": PATH}`` on stdin it converts and answers
 A fatal error means soffice is gone: the listener exits after answering. End of
 stdin (the pool closed it, or the pool's process died) stops soffice and exits.
 
+The import filter follows the source's extension (``.docx``: Word 2007 XML, ``.pptx``:
+PowerPoint 2007 XML; anything else: LibreOffice's type detection), the PDF export
+filter the loaded document's type (a presentation: ``impress_pdf_Export``, a drawing:
+``draw_pdf_Export``, a spreadsheet: ``calc_pdf_Export``, a text document:
+``writer_pdf_Export``): a DOCX loads and exports exactly as it always did. The pool
+prepares the profile before this starts soffice (``converter.block_network``: linked
+content is never fetched over the network).
+
 The pool starts this process in a new session and kills the whole process group on
 a timeout, so a hung soffice dies with it.
 """
@@ -33,6 +41,44 @@ import time
 def _reply(obj: dict) -> None:
     sys.stdout.write(json.dumps(obj) + "\n")
     sys.stdout.flush()
+
+
+# Import filter by the source's extension; other extensions leave it to type detection.
+IMPORT_FILTERS = {
+    ".docx": "MS Word 2007 XML",
+    ".pptx": "Impress MS PowerPoint 2007 XML",
+}
+# PDF export filter by the loaded document's service (first match; a presentation is
+# also a drawing document, so it comes first). Unknown types are exported as text.
+EXPORT_FILTERS = (
+    ("com.sun.star.presentation.PresentationDocument", "impress_pdf_Export"),
+    ("com.sun.star.drawing.DrawingDocument", "draw_pdf_Export"),
+    ("com.sun.star.sheet.SpreadsheetDocument", "calc_pdf_Export"),
+    ("com.sun.star.text.TextDocument", "writer_pdf_Export"),
+)
+
+
+def export_filter(doc) -> str:
+    """The PDF export filter for the loaded document ``doc``."""
+    for service, name in EXPORT_FILTERS:
+        try:
+            if doc.supportsService(service):
+                return name
+        except Exception:
+            break
+    return "writer_pdf_Export"
+
+
+def page_count(doc) -> int:
+    """Pages of a text document (its layout), slides of a presentation or drawing; 0 if unknown."""
+    try:
+        return int(doc.CurrentController.PageCount)
+    except Exception:
+        pass
+    try:
+        return int(doc.getDrawPages().getCount())
+    except Exception:
+        return 0
 
 
 def _alive(desktop) -> bool:
@@ -101,12 +147,16 @@ def main(argv: list[str]) -> int:
     desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
     _reply({"ready": True, "pid": office.pid})
 
-    load_props = props(Hidden=True, ReadOnly=True, MacroExecutionMode=0, UpdateDocMode=0,
-                       FilterName="MS Word 2007 XML")
+    def load_props(src: str) -> tuple:
+        imported = IMPORT_FILTERS.get(os.path.splitext(src)[1].lower())
+        extra = {"FilterName": imported} if imported else {}
+        return props(Hidden=True, ReadOnly=True, MacroExecutionMode=0, UpdateDocMode=0, **extra)
+
     filter_data = uno.Any("[]com.sun.star.beans.PropertyValue", props(
         ExportNotes=False, ExportBookmarks=True, EmbedStandardFonts=False, UseTaggedPDF=False))
-    store_props = props(FilterName="writer_pdf_Export", Overwrite=True)
-    store_props = store_props + (PropertyValue("FilterData", 0, filter_data, 0),)
+
+    def store_props(doc) -> tuple:
+        return props(FilterName=export_filter(doc), Overwrite=True) + (PropertyValue("FilterData", 0, filter_data, 0),)
 
     for line in sys.stdin:
         line = line.strip()
@@ -122,15 +172,12 @@ def main(argv: list[str]) -> int:
             return 4
         doc = None
         try:
-            doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(job["src"]), "_blank", 0, load_props)
+            doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(job["src"]), "_blank", 0,
+                                               load_props(job["src"]))
             if doc is None:
                 raise RuntimeError("LibreOffice could not open the document")
-            pages = 0
-            try:
-                pages = int(doc.CurrentController.PageCount)
-            except Exception:
-                pass
-            uno.invoke(doc, "storeToURL", (uno.systemPathToFileUrl(job["dst"]), store_props))
+            pages = page_count(doc)
+            uno.invoke(doc, "storeToURL", (uno.systemPathToFileUrl(job["dst"]), store_props(doc)))
             _reply({"ok": True, "pages": pages})
         except Exception as exc:
             fatal = office.poll() is not None or not _alive(desktop)
