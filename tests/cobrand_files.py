@@ -265,6 +265,26 @@ def make_plain_docx_template(path: Path, paragraphs: Sequence[str], *, logo: boo
     return path
 
 
+
+def make_docx_with_linked_picture(path: Path, url: str) -> Path:
+    """A Word file whose picture is not in the package: ``r:link`` to an external relationship."""
+    import re
+
+    make_plain_docx_template(path, ["A picture linked from the web"], logo=True)
+    with zipfile.ZipFile(path) as z:
+        parts = {name: z.read(name) for name in z.namelist()}
+    body = parts["word/document.xml"].decode()
+    rid = re.search(r'r:embed="(rId\d+)"', body).group(1)
+    parts["word/document.xml"] = body.replace(f'r:embed="{rid}"', f'r:link="{rid}"').encode()
+    rels = parts["word/_rels/document.xml.rels"].decode()
+    parts["word/_rels/document.xml.rels"] = re.sub(
+        rf'(<Relationship Id="{rid}"[^>]*?)Target="[^"]*"', rf'\1Target="{url}" TargetMode="External"', rels).encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    return path
+
+
 def make_long_docx(path: Path, paragraphs: int = 6000) -> Path:
     """Hundreds of pages of text and small tables (document.xml written directly, fast to build):
     LibreOffice needs seconds for it."""

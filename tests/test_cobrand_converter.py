@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cobrand_files import make_long_docx, make_plain_docx_template
+from cobrand_files import make_docx_with_linked_picture, make_long_docx, make_plain_docx_template
 from kbportal.services.cobrand import ConverterPool, OneShotConverter
 from kbportal.services.cobrand.converter import block_network, find_uno_python, group_pids
 from kbportal.services.errors import KbError
@@ -302,26 +302,6 @@ def recorder() -> Iterator[_Recorder]:
     server.close()
 
 
-def _docx_with_linked_picture(path: Path, url: str) -> Path:
-    """A Word file whose picture is not in the package: ``r:link`` to an external relationship."""
-    import re
-    import zipfile
-
-    make_plain_docx_template(path, ["A picture linked from the web"], logo=True)
-    with zipfile.ZipFile(path) as z:
-        parts = {name: z.read(name) for name in z.namelist()}
-    body = parts["word/document.xml"].decode()
-    rid = re.search(r'r:embed="(rId\d+)"', body).group(1)
-    parts["word/document.xml"] = body.replace(f'r:embed="{rid}"', f'r:link="{rid}"').encode()
-    rels = parts["word/_rels/document.xml.rels"].decode()
-    parts["word/_rels/document.xml.rels"] = re.sub(
-        rf'(<Relationship Id="{rid}"[^>]*?)Target="[^"]*"', rf'\1Target="{url}" TargetMode="External"', rels).encode()
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in parts.items():
-            z.writestr(name, data)
-    return path
-
-
 def test_the_recorder_sees_libreoffice_fetch_a_linked_picture_when_the_network_is_not_blocked(
         recorder, tmp_path: Path, monkeypatch) -> None:
     # The premise of the two tests below: LibreOffice 7.4 loads linked pictures over HTTP.
@@ -340,7 +320,7 @@ def test_the_recorder_sees_libreoffice_fetch_a_linked_picture_when_the_network_i
 
 def test_converting_through_the_pool_sends_no_request_for_linked_pictures(cobrand_pool, recorder,
                                                                           tmp_path: Path) -> None:
-    docx = _docx_with_linked_picture(tmp_path / "flyer.docx", f"{recorder.url}/word.png")
+    docx = make_docx_with_linked_picture(tmp_path / "flyer.docx", f"{recorder.url}/word.png")
     deck = docfiles.make_slides_pptx(tmp_path / "deck.pptx", ["Linked"], linked_image=f"{recorder.url}/deck.png")
 
     cobrand_pool.convert(docx, tmp_path / "flyer.pdf")

@@ -15,6 +15,7 @@ from cobrand_files import (
     PLACEHOLDER_BLUE,
     colour_box,
     make_docx_template,
+    make_docx_with_linked_picture,
     make_logo,
     make_plain_docx_template,
     pdf_fonts,
@@ -173,6 +174,21 @@ def test_generate_docx_pdf(tmp_path: Path, cobrand_pool) -> None:
     assert abs(w - h) <= 3 and abs(w - LOGO_FRAME_IN[1] * 50) <= 4, box
     assert colour_box(page, PLACEHOLDER_BLUE)[0] == 0
     assert not out.with_name("out.pdf.part").exists()
+
+
+def test_a_picture_the_template_links_from_the_servers_disk_is_not_loaded(tmp_path: Path, cobrand_pool) -> None:
+    server_file = tmp_path / "server-file.png"  # say, another document's thumbnail in the data dir
+    server_file.write_bytes(make_logo(size=(600, 600)))
+    template = make_docx_with_linked_picture(tmp_path / "t.docx", server_file.as_uri())
+    parts = _parts(template)
+    parts["word/document.xml"] = parts["word/document.xml"].replace(b"{{partner_logo}}", b"A photo")  # no frame
+    with zipfile.ZipFile(template, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    out = tmp_path / "out.pdf"
+    generate(template, "docx", {}, None, out, title="t", author="a", converter=cobrand_pool)
+    assert colour_box(render_page(out), LOGO_RED)[0] == 0
+    assert "A picture linked from the web" in pdf_text(out)
 
 
 def test_without_logo_the_frame_is_blank(tmp_path: Path, cobrand_pool) -> None:

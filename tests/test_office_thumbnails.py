@@ -23,7 +23,7 @@ from cobrand_files import make_long_docx, make_plain_docx_template
 from factories import actor_of, make_org, make_user, principal_of
 from kbportal import db as kbdb
 from kbportal.models import DocumentVersion, Role, User, VersionState
-from kbportal.services import extraction, jobs, office_thumbnail, repository, version_check
+from kbportal.services import extraction, jobs, office_links, office_thumbnail, repository, version_check
 from kbportal.services.access import AudienceRule
 from kbportal.services.cobrand import ConverterPool
 from kbportal.services.cobrand import converter as lo
@@ -258,7 +258,7 @@ def test_removing_external_links_keeps_hyperlinks_and_everything_else(tmp_path):
             'officeDocument/2006/relationships/hyperlink" Target="https://example.com/" TargetMode="External"/>'
             '</Relationships>'))
 
-    assert office_thumbnail.unlinked_copy(deck, tmp_path / "copy.pptx")
+    assert office_links.unlinked_copy(deck, tmp_path / "copy.pptx")
 
     with zipfile.ZipFile(deck) as before, zipfile.ZipFile(tmp_path / "copy.pptx") as after:
         assert after.namelist() == before.namelist()
@@ -266,7 +266,7 @@ def test_removing_external_links_keeps_hyperlinks_and_everything_else(tmp_path):
         assert changed == ["ppt/slides/_rels/slide1.xml.rels"]
         assert b"127.0.0.1:9" not in after.read(changed[0]) and b"slideLayout1.xml" in after.read(changed[0])
         assert b"https://example.com/" in after.read("ppt/slides/_rels/slide2.xml.rels")
-    assert not office_thumbnail.unlinked_copy(tmp_path / "copy.pptx", tmp_path / "again.pptx")  # nothing left
+    assert not office_links.unlinked_copy(tmp_path / "copy.pptx", tmp_path / "again.pptx")  # nothing left
 
 
 # --------------------------------------------------------------------------- best effort

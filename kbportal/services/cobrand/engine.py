@@ -157,6 +157,11 @@ def _generate_docx(template: Path, values: dict[str, str], logo, out: Path, *, t
         filled = work / "filled.docx"
         report = docx_fill.fill_docx(template, values, logo, filled, partner_name=values.get("partner_name", ""),
                                      limits=limits)
+        from kbportal.services.office_links import unlinked_copy
+
+        unlinked = work / "unlinked.docx"  # no linked picture is loaded from the server's disk
+        if unlinked_copy(filled, unlinked):
+            filled = unlinked
         raw_pdf = work / "filled.pdf"
         converter.convert(filled, raw_pdf, timeout=timeout)
         from pypdf import PdfReader, PdfWriter
