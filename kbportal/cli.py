@@ -843,6 +843,29 @@ def verify_cmd(as_json: JsonOpt = False) -> None:
         raise typer.Exit(1)
 
 
+@app.command("thumbnails")
+def thumbnails_cmd(as_json: JsonOpt = False) -> None:
+    """Give ready Word and PowerPoint versions without a thumbnail their first-page picture
+    and page count (versions uploaded before kbportal made them; idempotent)."""
+    from kbportal.services import office_thumbnail, version_check
+
+    with _session() as session:
+        missing = version_check.versions_missing_thumbnails(session)
+    if missing and not office_thumbnail.libreoffice_available():
+        _fail(f"{len(missing)} version(s) have no thumbnail, and LibreOffice is not installed: "
+              "run `make run` (or scripts/system-packages.sh) first.")
+    added = 0
+    with _guard():
+        with typer.progressbar(missing, label="Thumbnails", file=sys.stderr if as_json else None) as bar:
+            for version_id in bar:
+                added += version_check.backfill_thumbnail(version_id)
+    if as_json:
+        _print_json({"missing": len(missing), "added": added})
+    else:
+        typer.echo(f"Added {added} thumbnail(s) of {len(missing)} version(s) without one."
+                   + (" The others could not be converted; the worker log says why." if added < len(missing) else ""))
+
+
 @app.command("gc")
 def gc_cmd(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be removed.")] = False,

@@ -266,6 +266,22 @@ def test_verify_exits_0_when_intact_and_1_after_a_blob_was_tampered_with(tmp_pat
     assert "hash mismatch" in tampered.stdout and "1 problem(s)" in tampered.stdout
 
 
+def test_thumbnails_gives_a_word_version_without_one_its_first_page_and_is_idempotent(tmp_path):
+    add(docfiles.make_docx(tmp_path / "a.docx"), "Price list")
+    with session() as s:  # as uploaded before kbportal made thumbnails of Word files
+        version = s.exec(select(DocumentVersion)).one()
+        version.thumbnail_key, version.thumbnail_version_id = "", ""
+        s.add(version)
+        s.commit()
+
+    first = kb_json("thumbnails")
+    again = kb_json("thumbnails")
+
+    assert first == {"missing": 1, "added": 1} and again == {"missing": 0, "added": 0}
+    with session() as s:
+        assert s.exec(select(DocumentVersion)).one().thumbnail_key
+
+
 def test_gc_dry_run_lists_an_orphan_and_gc_removes_it(tmp_path):
     add(docfiles.make_pdf(tmp_path / "a.pdf"), "Brochure")
     get_blob_store().put_bytes("documents/77/orphan.pdf", b"%PDF-1.7 left over by a failed upload")
