@@ -1,4 +1,6 @@
-"""Demo data: partner organisations across every region and tier, and a user of every role.
+"""Demo data: partner organisations across every region and tier, and a user of every role;
+each organisation with a complete branding profile and logo (``demo_branding``) and the
+demo collateral and co-brand templates (``demo_documents``).
 
 ``kbportal seed --demo`` calls :func:`seed_demo`. Seeding is idempotent: organisations
 are matched by name and users by email, existing rows are left exactly as they are,
@@ -101,6 +103,7 @@ class SeedResult:
     users_created: int
     credentials: list[Credential]
     documents_created: int = 0
+    profiles_created: int = 0  # branding profiles (with a logo) saved for demo organisations
 
 
 def _org_by_name(session: Session, name: str) -> Organisation | None:
@@ -108,9 +111,13 @@ def _org_by_name(session: Session, name: str) -> Organisation | None:
 
 
 def seed_demo(session: Session, principal: Principal = SYSTEM, actor: Actor = CLI_ACTOR,
-              with_documents: bool = True) -> SeedResult:
+              with_documents: bool = True, with_branding: bool = True) -> SeedResult:
     """Create whatever demo organisations and users are missing (through the services,
-    so validation and audit apply); return the demo credentials either way."""
+    so validation and audit apply); return the demo credentials either way.
+
+    ``with_branding``: give every demo organisation without a branding profile its demo
+    profile and logo (``demo_branding``); ``with_documents``: upload the demo collateral
+    and the co-brand templates (``demo_documents``)."""
     orgs_created = users_created = 0
     org_ids: dict[str, int] = {}
     for spec in DEMO_ORGS:
@@ -133,9 +140,11 @@ def seed_demo(session: Session, principal: Principal = SYSTEM, actor: Actor = CL
             users_created += 1
         credentials.append(Credential(email=user.email, password=DEMO_PASSWORD, name=user.name, role=user.role,
                                       org=spec.org or "", ui_language=user.ui_language, time_zone=user.time_zone))
+    from kbportal.services.demo_branding import seed_branding
     from kbportal.services.demo_documents import seed_documents
 
     session.flush()
+    profiles_created = seed_branding(session, principal, actor, org_ids) if with_branding else 0
     documents_created = seed_documents(session, org_ids) if with_documents else 0
     return SeedResult(orgs_created=orgs_created, users_created=users_created, credentials=credentials,
-                      documents_created=documents_created)
+                      documents_created=documents_created, profiles_created=profiles_created)

@@ -37,8 +37,9 @@ def _brand(page: Page, logo: Path) -> None:
     expect(name).to_be_editable()
     name.fill(COMPANY)
     page.locator("#logo-upload input[type=file]").set_input_files(str(logo))
+    seeded_logo = page.get_by_test_id("branding-logo").get_attribute("src")  # the demo seeds a logo
     page.get_by_test_id("branding-save").click()
-    expect(page.get_by_test_id("branding-logo")).to_be_visible(timeout=30000)
+    expect(page.get_by_test_id("branding-logo")).not_to_have_attribute("src", seeded_logo or "", timeout=30000)
     page.reload()
     expect(page.get_by_test_id("branding-partner_name")).to_have_value(COMPANY)
     expect(page.get_by_test_id("branding-logo")).to_be_visible()

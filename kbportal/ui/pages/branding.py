@@ -33,7 +33,7 @@ def _label(key: str) -> rx.Component:
 def _text_field(name: str, key: str, multiline: bool, kind: str) -> rx.Component:
     common = dict(value=S.values[name], on_change=lambda v: S.set_value(name, v), read_only=~S.can_edit,
                   width="100%", custom_attrs={"data-testid": f"branding-{name}", "aria-label": tr(key)})
-    control = rx.text_area(rows="3", **common) if multiline else rx.input(type=kind, **common)
+    control = rx.text_area(rows="4", **common) if multiline else rx.input(type=kind, **common)
     return rx.vstack(_label(key), control, _error(name), spacing="1", width="100%",
                      grid_column=rx.breakpoints(initial="auto", sm="span 2") if multiline else "auto")
 

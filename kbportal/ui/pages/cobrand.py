@@ -85,7 +85,7 @@ def _input(f: dict) -> rx.Component:
     name = f["name"].to(str)
     common = dict(value=S.values[name], on_change=lambda v: S.set_value(name, v), width="100%",
                   custom_attrs={"data-testid": "field-" + name, "aria-label": _label_of(f)})
-    return rx.cond(f["multiline"], rx.text_area(rows="3", **common), rx.input(**common))
+    return rx.cond(f["multiline"], rx.text_area(rows="4", **common), rx.input(**common))
 
 
 def _field(f: dict) -> rx.Component:
