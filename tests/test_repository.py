@@ -465,15 +465,19 @@ def test_an_upload_over_the_size_limit_is_refused_before_anything_is_stored(worl
 # --------------------------------------------------------------------------- storage failures, gc, verify
 
 
+@pytest.mark.parametrize("sent_from", ["memory", "disk"])
 def test_a_storage_failure_during_upload_raises_and_leaves_no_document_or_version(any_world, session, tmp_path,
-                                                                                  monkeypatch):
+                                                                                  monkeypatch, sent_from):
     w = any_world
     store = get_blob_store()
+    if sent_from == "disk":  # as a file over the in-memory size would be
+        monkeypatch.setattr(repository, "IN_MEMORY_PUT_BYTES", 0)
 
     def broken(*args, **kwargs):
         raise StorageError("storage.unavailable")
 
-    monkeypatch.setattr(store, "put_file", broken)
+    monkeypatch.setattr(store, "put_file", broken)  # large files stream from disk,
+    monkeypatch.setattr(store, "put_bytes", broken)  # small ones are sent from memory
     with pytest.raises(StorageError):
         add_doc(session, w, pdf(tmp_path, "Never stored"))
     session.commit()  # even a caller that commits after the error keeps no half-made document
