@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -126,6 +128,80 @@ def test_a_draft_checks_values_like_a_request(world, session, pdf_template):
         draft(session, world.ana, pdf_template, {"evnt_date": "May"})
 
     assert (refused.value.code, refused.value.field) == ("cobrand.unknown_field", "evnt_date")
+
+
+# --------------------------------------------------------------------------- renders at once
+
+
+class EngineSpy:
+    """Wraps the real engine call: counts calls and how many run at once (each a little
+    slower, so that renders started together overlap)."""
+
+    def __init__(self, monkeypatch, slow_s: float = 0.3):
+        self.real, self.slow_s = cobranding._run_engine, slow_s
+        self.lock, self.running, self.most, self.calls = threading.Lock(), 0, 0, 0
+        monkeypatch.setattr(cobranding, "_run_engine", self)
+
+    def __call__(self, *args, **kwargs):
+        with self.lock:
+            self.calls += 1
+            self.running += 1
+            self.most = max(self.most, self.running)
+        try:
+            time.sleep(self.slow_s)
+            return self.real(*args, **kwargs)
+        finally:
+            with self.lock:
+                self.running -= 1
+
+
+def render_together(plans: list) -> list:
+    """Render the plans from as many threads, started at the same moment."""
+    start, results = threading.Barrier(len(plans)), [None] * len(plans)
+
+    def run(i: int) -> None:
+        start.wait()
+        results[i] = cobranding.render_draft(plans[i])
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(plans))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results
+
+
+def plan(session, user_id: int, doc_id: int, overrides: dict | None = None) -> cobranding.DraftPlan:
+    return cobranding.prepare_draft(session, principal_of(session, user_id), doc_id, overrides)
+
+
+def test_at_most_a_bounded_number_of_drafts_render_at_once(world, session, pdf_template, monkeypatch):
+    engine = EngineSpy(monkeypatch)
+    plans = [plan(session, world.ana, pdf_template, {"event_date": f"{day} May"}) for day in range(1, 7)]
+
+    paths = render_together(plans)
+
+    assert engine.calls == 6 and all(p is not None and p.is_file() for p in paths)
+    assert engine.most == cobranding.DRAFT_RENDERS_AT_ONCE == 2
+
+
+def test_the_same_draft_asked_for_twice_at_once_is_rendered_once(world, session, pdf_template, monkeypatch):
+    engine = EngineSpy(monkeypatch)
+    same = plan(session, world.ana, pdf_template, {"event_date": "May"})
+
+    first, second = render_together([same, same])
+
+    assert engine.calls == 1
+    assert first == second == cobranding.draft_path(same.key) and first.is_file()
+
+
+def test_a_draft_no_longer_wanted_when_its_turn_comes_is_not_rendered(world, session, pdf_template, monkeypatch):
+    engine = EngineSpy(monkeypatch)
+    stale = plan(session, world.ana, pdf_template, {"event_date": "Ma"})  # the user typed on meanwhile
+
+    assert cobranding.render_draft(stale, still_wanted=lambda: False) is None
+
+    assert engine.calls == 0 and not cobranding.draft_path(stale.key).exists()
 
 
 # --------------------------------------------------------------------------- the route

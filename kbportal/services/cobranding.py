@@ -28,7 +28,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import shutil
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -604,6 +606,13 @@ def preview_png(session: Session, principal: Principal, generated_id: int) -> Pa
 PREVIEW_CACHE_MAX_BYTES = 200 * 1024 * 1024
 PREVIEW_CACHE_MAX_AGE_S = 24 * 3600
 _DRAFT_PREFIX = "draft-"
+# At most this many drafts render at once in a process (each a LibreOffice conversion for
+# DOCX): many users typing, or one fast typist, queue here instead of loading the machine.
+DRAFT_RENDERS_AT_ONCE = 2
+_draft_slots = threading.BoundedSemaphore(DRAFT_RENDERS_AT_ONCE)
+# One render per draft key at a time: a second request for the same key waits, then reuses the file.
+_draft_key_locks: dict[str, list] = {}  # key -> [lock, holders and waiters]
+_draft_key_guard = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -637,15 +646,48 @@ def draft_path(key: str) -> Path:
     return _preview_dir() / f"{_DRAFT_PREFIX}{key}.png"
 
 
-def render_draft(plan: DraftPlan) -> Path:
+@contextmanager
+def _draft_key_lock(key: str) -> Iterator[None]:
+    """Hold the one lock of draft ``key`` (made on first use, dropped with its last user)."""
+    with _draft_key_guard:
+        entry = _draft_key_locks.setdefault(key, [threading.Lock(), 0])
+        entry[1] += 1
+    try:
+        with entry[0]:
+            yield
+    finally:
+        with _draft_key_guard:
+            entry[1] -= 1
+            if not entry[1]:
+                del _draft_key_locks[key]
+
+
+def render_draft(plan: DraftPlan, still_wanted: Callable[[], bool] | None = None) -> Path | None:
     """Page 1 of the planned PDF as a PNG: from the cache when rendered before (no work),
     else made by the engine (DOCX through the LibreOffice pool, like a generation) and
-    ``pdftoppm``. Raises the engine's ValidationFailed / KbError, or ``cobrand.preview_failed``."""
-    import tempfile
+    ``pdftoppm``. Raises the engine's ValidationFailed / KbError, or ``cobrand.preview_failed``.
 
+    At most DRAFT_RENDERS_AT_ONCE renders run at once in the process; a render of a key
+    already being rendered waits for it and returns its file. ``still_wanted`` is asked
+    when a render's turn comes, before any work: False (the caller asked for a newer draft
+    meanwhile) skips it and returns None."""
     path = draft_path(plan.key)
     if path.exists():
         return path
+    with _draft_key_lock(plan.key):
+        if path.exists():  # rendered by the request this one waited for
+            return path
+        with _draft_slots:
+            if still_wanted is not None and not still_wanted():
+                return None
+            _render_draft_now(plan, path)
+    _prune_quietly(path.parent, keep=path)
+    return path
+
+
+def _render_draft_now(plan: DraftPlan, path: Path) -> None:
+    import tempfile
+
     folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
     store = get_blob_store()
@@ -657,8 +699,6 @@ def render_draft(plan: DraftPlan) -> Path:
         pdf = work / "draft.pdf"
         _run_engine(template, inputs, logo, pdf, work)
         _render_page_one(pdf, path, work, f"draft of template {inputs.template_document_id}")
-    _prune_quietly(folder, keep=path)
-    return path
 
 
 def draft_preview(session: Session, principal: Principal, template_doc_id: int,

@@ -1,24 +1,29 @@
 """Co-branding in a real browser: a partner admin brands the organisation, a partner user
 turns the demo template into a PDF, sees it made and downloads it; another organisation
-cannot open it."""
+cannot open it. The live preview follows the form, or says it cannot be made."""
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from cobrand_files import make_logo
+from cobrand_files import make_logo, make_plain_docx_template
 from tests.browser.pages import choose, login_ok, logout
 
 pytestmark = pytest.mark.browser
 
 LOCALES = Path(__file__).resolve().parents[2] / "locales"
 EN = json.loads((LOCALES / "en.json").read_text(encoding="utf-8"))
+ID = json.loads((LOCALES / "id.json").read_text(encoding="utf-8"))  # Budi reads Indonesian
 COMPANY = "Nusantara Digital Partner Co"
 TEMPLATE = "X200 launch flyer (co-brand template)"  # seeded by demo_documents
 
@@ -125,3 +130,76 @@ def test_typing_in_the_form_updates_the_live_preview_of_page_one(page: Page):
     expect(page.get_by_test_id("preview-updating")).to_have_count(0, timeout=30000)
     page.wait_for_function("el => el.complete && el.naturalWidth > 100", arg=preview.element_handle(), timeout=30000)
     assert page.request.get(preview.get_attribute("src") or "").status == 200  # this session's own draft
+
+
+LOST_TEMPLATE = "Lost flyer (co-brand template)"
+
+
+def _publish_docx_template(page: Page, path: Path) -> str:
+    """Marketing publishes a Word co-brand template for every region; returns its document id."""
+    login_ok(page, "marketing@example.com")
+    page.goto("/studio")
+    page.get_by_test_id("studio-new").click()
+    page.locator("#studio-upload input[type=file]").set_input_files(str(path))
+    page.get_by_test_id("new-title").fill(LOST_TEMPLATE)
+    choose(page, "new-type", EN["doctype.template"])
+    page.get_by_test_id("aud-all-regions").click()
+    page.get_by_test_id("new-publish").click()
+    page.get_by_test_id("new-submit").click()
+    expect(page.get_by_test_id("document-title")).to_have_text(LOST_TEMPLATE, timeout=60000)
+    doc_id = page.url.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+    logout(page)
+    return doc_id
+
+
+DELETE_FILES = """
+import sys
+from sqlmodel import select
+from kbportal.db import session_scope
+from kbportal.models import DocumentVersion
+from kbportal.storage import get_blob_store
+with session_scope() as session:
+    for v in session.exec(select(DocumentVersion).where(DocumentVersion.document_id == int(sys.argv[1]))):
+        get_blob_store().delete_version(v.storage_key, v.storage_version_id)
+"""
+
+
+def _delete_stored_files(data_dir: Path, doc_id: str) -> None:
+    """Remove a document's files from the running portal's store (its S3 server and read cache)."""
+    env = {k: v for k, v in os.environ.items() if k != "KBPORTAL_STORAGE"} | {
+        "KBPORTAL_DATA_DIR": str(data_dir), "KBPORTAL_STORAGE": "s3"}
+    done = subprocess.run([sys.executable, "-c", DELETE_FILES, doc_id], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def _wait_until_usable(page: Page, title: str) -> None:
+    """The co-brand page lists the template once its upload check has found the fields (a job)."""
+    cards = page.get_by_test_id("template-card")
+    deadline = time.monotonic() + 90
+    page.goto("/cobrand")
+    while True:
+        expect(cards.first).to_be_visible()  # the page is there (the demo templates)
+        if cards.filter(has_text=title).count():
+            return
+        assert time.monotonic() < deadline, f"{title} did not become usable"
+        time.sleep(1)
+        page.reload()
+
+
+def test_a_preview_that_cannot_be_made_says_so_instead_of_an_image(page: Page, tmp_path, portal_data_dir):
+    template = make_plain_docx_template(tmp_path / "lost-flyer.docx",
+                                        ["Welcome, {{partner_name}}!", "Launch event on {{event_date}}"])
+    doc_id = _publish_docx_template(page, template)
+    login_ok(page, "budi@nusantara.example.com")
+    _wait_until_usable(page, LOST_TEMPLATE)  # not opened yet: no preview of it is cached
+    # A real cause: the template's file is gone from the store (as after a storage accident).
+    _delete_stored_files(portal_data_dir, doc_id)
+
+    page.get_by_test_id("template-card").filter(has_text=LOST_TEMPLATE).get_by_test_id("template-use").click()
+
+    expect(page.get_by_test_id("preview-error")).to_have_text(ID["cobrand.draft_preview_failed"], timeout=60000)
+    expect(page.get_by_test_id("live-preview")).to_have_count(0)
+    expect(page.get_by_test_id("preview-updating")).to_have_count(0)
+    expect(page.get_by_test_id("field-event_date")).to_be_editable()  # the form keeps working
+    expect(page.get_by_test_id("generate")).to_be_enabled()

@@ -39,14 +39,17 @@ def _read_status(token: str, job_id: int) -> GenerationStatus:
         return cobranding.status(session, principal, job_id)
 
 
-def _render_draft(token: str, doc_id: int, overrides: dict[str, str], org_id: int | None) -> str:
+def _render_draft(token: str, doc_id: int, overrides: dict[str, str], org_id: int | None,
+                  still_wanted=None) -> str | None:
     """The live preview's URL: checked in a short database session, rendered outside it
-    (a worker thread: LibreOffice for DOCX takes ~0.5 s). Signed for this login session."""
+    (a worker thread: LibreOffice for DOCX takes ~0.5 s). Signed for this login session.
+    None: skipped, ``still_wanted`` said a newer preview was asked for meanwhile."""
     with session_scope() as session:
         found = auth.resolve_principal(session, token)
         principal = found.principal if found is not None else access.ANONYMOUS
         plan = cobranding.prepare_draft(session, principal, doc_id, overrides, org_id=org_id)
-    cobranding.render_draft(plan)
+    if cobranding.render_draft(plan, still_wanted) is None:
+        return None
     return f"/api/cobrand/draft/{plan.key}.png?s={cobranding.draft_signature(token, plan.key)}"
 
 
@@ -328,9 +331,26 @@ class CobrandState(TableMixin, SessionState):
                 self.preview_error = self.tr("cobrand.preview_pick_org")
                 return
             args = (self.token, self.selected_id, self._overrides(), self._brand_org())
+        loop = asyncio.get_running_loop()
+
+        async def newest() -> bool:
+            async with self:
+                return generation == self._preview_gen
+
+        def still_wanted() -> bool:
+            """Asked from the render thread when its turn to render comes (renders queue
+            per process): a render made stale while it waited is skipped."""
+            try:
+                return asyncio.run_coroutine_threadsafe(newest(), loop).result(timeout=10)
+            except Exception:  # noqa: BLE001 - cannot tell: render, the result check below still applies
+                log.warning("co-brand preview: could not read the newest request", exc_info=True)
+                return True
+
         url, failure = "", None
         try:
-            url = await asyncio.to_thread(_render_draft, *args)
+            url = await asyncio.to_thread(_render_draft, *args, still_wanted)
+            if url is None:  # skipped: a newer request renders instead
+                return
         except ValidationFailed as exc:  # a value the PDF cannot take: the engine's own sentence
             failure = exc
         except KbError as exc:
