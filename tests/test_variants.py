@@ -698,6 +698,25 @@ def test_a_translation_whose_source_file_is_missing_fails_and_may_be_retried(wor
     assert (view.mode, view.failed, view.can_translate) == ("fallback", True, True)
 
 
+@pytest.mark.parametrize("lang", ["en", "de"])
+def test_staff_read_why_a_translation_failed_with_its_details_filled_in(world, session, tmp_path, lang):
+    doc_id = publish_document(world, docfiles.make_docx(tmp_path / "guide.docx", [BODY]))
+    with kbdb.session_scope() as s:
+        from kbportal.models import DocumentVersion
+
+        version = s.exec(select(DocumentVersion).where(DocumentVersion.document_id == doc_id)).one()
+        key = version.storage_key
+        get_blob_store().delete_version(version.storage_key, version.storage_version_id)
+    with kbdb.session_scope() as s:
+        principal, actor = who(s, world.marketing)
+        ref = variants.request_translation(s, principal, actor, doc_id, "de")
+    assert jobs.wait(ref.job_id).state == "failed"
+
+    (failed,) = variants.list_variants(session, who(session, world.marketing)[0], doc_id)
+    message = failed.failure_message(lang)
+    assert "{" not in message and key in message
+
+
 # --------------------------------------------------------------------------- following a job
 
 

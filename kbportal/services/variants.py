@@ -39,17 +39,18 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import string
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlmodel import Session, col, select
 
 from kbportal.db import session_scope
-from kbportal.i18n import LANGUAGES
+from kbportal.i18n import LANGUAGES, translate
 from kbportal.models import (Document, DocumentVariant, DocumentVersion, Status, User, VariantKind,
                              VariantSegmentEdit, VariantState, VersionState)
 from kbportal.services import access, audit, extraction, filenames, indexing, jobs, repository
@@ -102,6 +103,17 @@ class VariantInfo:
     reviewed_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    failure_params: dict[str, object] = field(default_factory=dict)  # fill the placeholders of ``failure_code``
+
+    def failure_message(self, lang: str) -> str:
+        """Why the last job failed, in ``lang``, its placeholders filled ("" when it did not fail).
+        When the parameters are lost (the job row is gone) the plain "translation failed" sentence."""
+        if not self.failure_code:
+            return ""
+        needed = {name for _, name, _, _ in string.Formatter().parse(translate(lang, self.failure_code)) if name}
+        if not needed <= set(self.failure_params):
+            return translate(lang, "variant.failed")
+        return translate(lang, self.failure_code, **self.failure_params)
 
     @property
     def label_key(self) -> str:
@@ -219,6 +231,7 @@ def _aware(value: datetime | None) -> datetime | None:
 
 def _info(session: Session, row: DocumentVariant) -> VariantInfo:
     state, progress, failure, pending = row.state, 0, row.failure_code, None
+    params: dict[str, object] = {}
     if row.job_id is not None:
         try:
             job = jobs.status_unchecked(session, row.job_id)
@@ -228,6 +241,8 @@ def _info(session: Session, row: DocumentVariant) -> VariantInfo:
             pending, progress = job.id, job.progress
         elif job is not None and job.state == "failed":  # also failures the handler could not record
             failure = failure or job.message_code
+            if job.message_code == failure:  # the row keeps only the code; the job its parameters
+                params = dict(job.message_params)
             if row.state == VariantState.PROCESSING.value:
                 state = VariantState.FAILED.value
     reviewer = session.get(User, row.reviewed_by) if row.reviewed_by else None
@@ -238,7 +253,7 @@ def _info(session: Session, row: DocumentVariant) -> VariantInfo:
         filename=row.filename, size=row.size, mime_type=row.mime_type, has_file=bool(row.storage_key),
         job_id=row.job_id, pending_job_id=pending, progress=progress, failure_code=failure,
         reviewed_by_name=reviewer.name if reviewer else "", reviewed_at=_aware(row.reviewed_at),
-        created_at=_aware(row.created_at), updated_at=_aware(row.updated_at))
+        created_at=_aware(row.created_at), updated_at=_aware(row.updated_at), failure_params=params)
 
 
 def _own_language(session: Session, principal: Principal) -> str:

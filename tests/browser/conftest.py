@@ -51,11 +51,18 @@ def _install_tiny_argos(env: dict[str, str], out_dir: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def portal(tmp_path_factory) -> str:
+def portal_data_dir(tmp_path_factory) -> Path:
+    """The data directory (``KBPORTAL_DATA_DIR``) of the portal the browser tests use: a test
+    that needs the CLI on the same data points it here."""
+    return tmp_path_factory.mktemp("portal-data")
+
+
+@pytest.fixture(scope="session")
+def portal(tmp_path_factory, portal_data_dir) -> str:
     """Base URL of a running portal with demo data."""
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian Chromium is missing: run `make test` (it installs chromium) or apt-get install chromium")
-    data_dir = tmp_path_factory.mktemp("portal-data")
+    data_dir = portal_data_dir
     # The real default storage: the app starts the embedded SeaweedFS S3 server itself.
     # A small upload limit, so a test can show the browser refusing a larger file before sending it.
     env = {k: v for k, v in os.environ.items() if k != "KBPORTAL_STORAGE"} | {

@@ -84,6 +84,7 @@ def test_partner_translates_into_german_marketing_reviews_partner_sees_reviewed(
     expect(page.get_by_test_id("segment-source")).to_have_text(["The house is very small."])
     page.get_by_test_id("review-save").click()
     expect(row.get_by_test_id("variant-kind-reviewed")).to_be_visible()
+    expect(page.get_by_test_id("translate-into")).to_be_enabled()  # making the file again is no new translation
     expect(row.get_by_test_id("variant-review")).to_be_visible(timeout=60000)  # the file is written again
     logout(page)
 
@@ -103,12 +104,10 @@ def _docx_paragraphs(page: Page, href: str) -> list[str]:
     return [p.text for p in docx.Document(io.BytesIO(response.body())).paragraphs if p.text]
 
 
-def _portal_env(tmp_path_factory) -> dict[str, str]:
-    """The environment of the running portal's data (``conftest.portal``: its one data dir)."""
-    found = [p for p in tmp_path_factory.getbasetemp().glob("portal-data*") if not p.is_symlink()]
-    assert len(found) == 1, found
+def _portal_env(data_dir: Path) -> dict[str, str]:
+    """The environment of the CLI working on the running portal's data (``portal_data_dir``)."""
     return {k: v for k, v in os.environ.items() if k != "KBPORTAL_STORAGE"} | {
-        "KBPORTAL_DATA_DIR": str(found[0]), "KBPORTAL_STORAGE": "s3"}
+        "KBPORTAL_DATA_DIR": str(data_dir), "KBPORTAL_STORAGE": "s3"}
 
 
 DELETE_FILES = """
@@ -142,14 +141,14 @@ def test_staff_upload_a_german_translation_the_partner_reads_it_as_made_by_peopl
         "Der Preis ist neu."]
 
 
-def test_a_failed_translation_says_so_and_offers_a_retry(page: Page, tmp_path, tmp_path_factory):
+def test_a_failed_translation_says_so_and_offers_a_retry(page: Page, tmp_path, portal_data_dir):
     source = make_docx(tmp_path / "lost-guide.docx", ["The dog is big."])
     login_ok(page, "marketing@example.com")
     address = _publish_english_docx(page, source)
     logout(page)
     # A real cause: the source file is gone from the store (as after a storage accident).
     subprocess.run([sys.executable, "-c", DELETE_FILES, address.rstrip("/").rsplit("/", 1)[-1]],
-                   env=_portal_env(tmp_path_factory), check=True, capture_output=True, timeout=60)
+                   env=_portal_env(portal_data_dir), check=True, capture_output=True, timeout=60)
 
     login_ok(page, PARTNER)
     page.goto(address)
@@ -157,6 +156,26 @@ def test_a_failed_translation_says_so_and_offers_a_retry(page: Page, tmp_path, t
 
     expect(page.get_by_test_id("translate-failed")).to_have_text(DE["variant.failed"], timeout=60000)
     expect(page.get_by_test_id("translate-retry")).to_be_visible()
+
+
+def test_staff_read_why_a_translation_failed_with_its_details(page: Page, tmp_path, portal_data_dir):
+    source = make_docx(tmp_path / "lost-manual.docx", ["The cat is small."])
+    login_ok(page, "marketing@example.com")
+    address = _publish_english_docx(page, source)
+    subprocess.run([sys.executable, "-c", DELETE_FILES, address.rstrip("/").rsplit("/", 1)[-1]],
+                   env=_portal_env(portal_data_dir), check=True, capture_output=True, timeout=60)
+    page.goto(address)
+    choose(page, "translate-language", "Deutsch")
+    page.get_by_test_id("translate-into").click()
+
+    why = EN["storage.not_found"].split("{key}")[0].strip()  # "The stored file" ... the key ... "is missing"
+    toast = page.locator("[data-sonner-toast]").filter(has_text=why)
+    expect(toast).to_be_visible(timeout=60000)
+    expect(toast).not_to_contain_text("{")
+    page.get_by_test_id("variant-row-de").get_by_test_id("variant-failed-badge").hover()
+    tooltip = page.get_by_role("tooltip").filter(has_text=why)
+    expect(tooltip).to_contain_text("lost-manual.docx")
+    expect(tooltip).not_to_contain_text("{")
 
 
 def test_admin_sees_installed_packages_and_pairs_through_english(page: Page):
@@ -176,7 +195,7 @@ def test_partner_cannot_open_the_translation_admin_page(page: Page):
     expect(page.get_by_test_id("package-row-en-de")).to_have_count(0)
 
 
-def test_a_partner_updates_a_machine_translation_older_than_the_original(page: Page, tmp_path, tmp_path_factory):
+def test_a_partner_updates_a_machine_translation_older_than_the_original(page: Page, tmp_path, portal_data_dir):
     login_ok(page, "marketing@example.com")
     address = _publish_english_docx(page, make_docx(tmp_path / "city-guide.docx", ["The city is big."]))
     logout(page)
@@ -187,7 +206,7 @@ def test_a_partner_updates_a_machine_translation_older_than_the_original(page: P
     newer = make_docx(tmp_path / "city-guide-2.docx", ["The city is new."])
     subprocess.run([sys.executable, "-m", "kbportal.cli", "doc", "version", "add",
                     address.rstrip("/").rsplit("/", 1)[-1], str(newer), "--publish", "--as", "marketing@example.com"],
-                   env=_portal_env(tmp_path_factory), check=True, capture_output=True, timeout=120)
+                   env=_portal_env(portal_data_dir), check=True, capture_output=True, timeout=120)
 
     page.goto(address)
     expect(page.get_by_test_id("variant-stale")).to_contain_text(DE["variant.stale_notice"])

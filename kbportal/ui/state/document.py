@@ -105,6 +105,7 @@ class DocumentState(FormMixin, AudienceFormMixin, SessionState):
     r_variant_url: str = ""     # the translated file, "" for a text-only variant
     r_variant_size: str = ""
     translating: bool = False   # a translation job is followed (``watch_translation``)
+    translating_review: bool = False  # ... and it makes a reviewed variant again (not a new translation)
     translate_progress: int = 0
     translate_job_id: int = 0
     # staff: the translations card
@@ -198,6 +199,7 @@ class DocumentState(FormMixin, AudienceFormMixin, SessionState):
         self.r_variant_size = format_size(v.size, lang) if v and v.has_file else ""
         if view.pending_job_id and not self.translating and view.mode != "original":
             self.translating, self.translate_progress, self.translate_job_id = True, 0, view.pending_job_id
+            self.translating_review = False
         self.variant_rows = [{
             "id": r.id, "language": r.language, "language_name": LANGUAGES.get(r.language, r.language),
             "kind": r.kind, "state": r.state, "progress": r.progress, "stale": r.stale,
@@ -205,7 +207,7 @@ class DocumentState(FormMixin, AudienceFormMixin, SessionState):
             "source_number": r.source_number, "title": r.title,
             "url": f"/api/variants/{r.id}/download" if r.has_file and r.state == "ready" else "",
             "size": format_size(r.size, lang) if r.has_file else "",
-            "failure": translate(lang, r.failure_code) if r.failure_code else "",
+            "failure": r.failure_message(lang),
             "updated": self.fmt_dt(r.updated_at),
         } for r in rows]
         if not self.t_language or self.t_language == self.language:
@@ -415,6 +417,7 @@ class DocumentState(FormMixin, AudienceFormMixin, SessionState):
             self._reload()
             return rx.toast.info(self.tr("variant.up_to_date"))
         self.translating, self.translate_progress, self.translate_job_id = True, 0, ref.job_id
+        self.translating_review = False
         self._reload()
         return DocumentState.watch_translation
 
@@ -445,13 +448,15 @@ class DocumentState(FormMixin, AudienceFormMixin, SessionState):
             except NotFound:
                 break
             async with self:
-                self.translate_progress = status.progress
+                if self.translate_job_id == job_id:
+                    self.translate_progress = status.progress
                 self.variant_rows = [{**r, "progress": status.progress}
                                      if r["state"] == "processing" or r["busy"] else r for r in self.variant_rows]
             if status.finished:
                 break
         async with self:
-            self.translating = False
+            if self.translate_job_id == job_id:  # not when another job was started meanwhile: its watcher ends it
+                self.translating = self.translating_review = False
             self._reload()
             failed = status is not None and status.state == "failed"
             # Staff read why (an operator can act on it); partners read the plain sentence.
@@ -552,6 +557,7 @@ class DocumentState(FormMixin, AudienceFormMixin, SessionState):
         self.rv_edits = {}
         if ref.job_id is not None:
             self.translating, self.translate_progress, self.translate_job_id = True, 0, ref.job_id
+            self.translating_review = True
             self._reload()
             return [rx.toast.info(self.tr("variant.review_queued_toast")), DocumentState.watch_translation]
         self._reload()
