@@ -6,6 +6,7 @@ outages, an upload cut off by a crashing server."""
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import time
 import tracemalloc
@@ -87,6 +88,12 @@ def test_keys_with_spaces_and_non_ascii_characters_work(store):
     blob = store.put_bytes(key, DATA)
     assert store.get_bytes(key, blob.version_id) == DATA
     assert [b.key for b in store.list_versions("documents/7/")] == [key]
+
+
+def test_a_put_with_the_callers_sha256_stores_the_bytes(store):
+    data = os.urandom(MiB)
+    blob = store.put_bytes("documents/1/hashed.bin", data, sha256=hashlib.sha256(data).hexdigest())
+    assert store.get_bytes("documents/1/hashed.bin", blob.version_id) == data
 
 
 # --------------------------------------------------------------------------- versions
@@ -351,6 +358,34 @@ def test_s3_multipart_upload_returns_a_real_version(s3_server, large_file):
     blob = store.put_file("documents/8/large.bin", path)
     assert "-" in blob.etag  # S3 marks multipart ETags "<md5>-<parts>"
     assert store.stat("documents/8/large.bin").version_id == blob.version_id
+
+
+def test_s3_a_put_with_the_callers_sha256_is_signed_with_it_instead_of_hashing_the_bytes_again(s3_store,
+                                                                                               monkeypatch):
+    import minio.api
+
+    data = os.urandom(MiB)
+    digest = hashlib.sha256(data).hexdigest()
+    hashed_sizes = []
+    stock_hash = minio.api.sha256_hash
+
+    def watched_hash(body):  # a spy: minio still hashes what it hashes
+        hashed_sizes.append(len(body or b""))
+        return stock_hash(body)
+
+    monkeypatch.setattr(minio.api, "sha256_hash", watched_hash)
+    wire = io.StringIO()
+    s3_store.check()
+    s3_store._client.trace_on(wire)
+    try:
+        s3_store.put_bytes("documents/1/signed.bin", data, sha256=digest)
+    finally:
+        s3_store._client.trace_off()
+    assert MiB not in hashed_sizes  # the body was not hashed a second time
+    put = next(b for b in wire.getvalue().split("---------START-HTTP---------") if b.strip().startswith("PUT"))
+    assert f"x-amz-content-sha256: {digest}" in put.lower() and "content-md5" not in put.lower()
+    s3_store.put_bytes("documents/1/plain.bin", data)  # without it, minio hashes the body itself
+    assert MiB in hashed_sizes
 
 
 def test_s3_wrong_secret_is_reported_as_auth_failed(s3_server):

@@ -448,15 +448,15 @@ def _put(store: BlobStore, key: str, path: Path, content_type: str, expected_siz
     return blob
 
 
-def _put_bytes(store: BlobStore, key: str, data: bytes, content_type: str) -> StoredBlob:
-    return store.put_bytes(key, data, content_type)
+def _put_bytes(store: BlobStore, key: str, data: bytes, content_type: str, sha256: str) -> StoredBlob:
+    return store.put_bytes(key, data, content_type, sha256=sha256)
 
 
 # Files up to this size are read into memory once: the put sends them in one piece, so
 # its thread hardly needs the GIL and the request thread writes the rows meanwhile.
 IN_MEMORY_PUT_BYTES = 8 * MB
 
-# Blob puts run here while the request thread hashes the upload and writes its rows.
+# Blob puts run here while the request thread writes the upload's rows (and hashes a large file).
 _PUTS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kbportal-put")
 
 
@@ -466,8 +466,9 @@ def _store_version(session: Session, doc_id: int, number: int, accepted: _Accept
     """Write the blob and add the version row and its check job (flushed; the caller commits).
 
     The put runs on a pool thread. A small file (up to ``IN_MEMORY_PUT_BYTES``) is read
-    once into memory: the put sends it in one piece, this thread hashes the same bytes
-    and writes the rows meanwhile. A larger file streams from disk in parts; its put
+    once into memory and hashed; the put sends it in one piece, signed with that hash
+    (the S3 client would otherwise hash the same bytes again), and this thread writes the
+    rows meanwhile. A larger file streams from disk in parts; its put
     thread reads and sends in many small steps, each needing the GIL, so ORM work done
     meanwhile would slow both (measured: ~1 ms more per statement): only the hash
     (hashlib lets go of the GIL) overlaps that put, the rows follow it. ``meanwhile``
@@ -483,15 +484,14 @@ def _store_version(session: Session, doc_id: int, number: int, accepted: _Accept
         data = accepted.path.read_bytes()
         if len(data) != accepted.size:
             raise ValidationFailed("doc.upload_changed", field="file")
-        pending = _PUTS.submit(_put_bytes, store, key, data, accepted.kind.mime_type)
+        digest = hashlib.sha256(data).hexdigest()  # the put is signed with it: hashed once, not twice
+        pending = _PUTS.submit(_put_bytes, store, key, data, accepted.kind.mime_type, digest)
+        del data
     else:
         pending = _PUTS.submit(_put, store, key, accepted.path, accepted.kind.mime_type, accepted.size)
     version = job = None
     try:
-        if in_memory:
-            digest = hashlib.sha256(data).hexdigest()
-            del data
-        else:
+        if not in_memory:
             digest = sha256_file(accepted.path)  # hashlib lets go of the GIL: this overlaps the put
             blob = pending.result()
         if meanwhile is not None:

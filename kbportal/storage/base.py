@@ -109,7 +109,14 @@ class BlobStore(Protocol):
         """Store the file's bytes as a new version of ``key`` (streamed; multipart when large)."""
         ...
 
-    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> StoredBlob: ...
+    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream",
+                  sha256: str | None = None) -> StoredBlob:
+        """Store ``data`` as a new version of ``key``. ``sha256`` (hex) is the caller's hash
+        of exactly these bytes, when it has one: the S3 store signs the request with it
+        instead of hashing the bytes again (servers that check payload hashes, e.g. AWS S3
+        and MinIO, refuse a mismatch; SeaweedFS does not check), the filesystem store
+        checks it. Pass only a hash computed from ``data`` itself."""
+        ...
 
     def stat(self, key: str, version_id: str | None = None) -> StoredBlob:
         """Metadata of one version (latest when None); raises BlobNotFound."""

@@ -113,8 +113,11 @@ class FilesystemBlobStore:
             raise
         return self._blob(key, version_id, meta, True)
 
-    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> StoredBlob:
+    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream",
+                  sha256: str | None = None) -> StoredBlob:
         validate_key(key)
+        if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256.lower():
+            raise StorageWriteFailed(key=key, detail="sha256 mismatch")
         with tempfile.NamedTemporaryFile() as tmp:
             tmp.write(data)
             tmp.flush()
