@@ -486,6 +486,37 @@ def test_a_storage_failure_during_upload_raises_and_leaves_no_document_or_versio
     assert events(session, "document.created") == []  # and no event claims it exists
 
 
+@pytest.mark.parametrize("sent_from", ["memory", "disk"])
+def test_an_upload_whose_stored_copy_differs_from_what_was_sent_is_refused_and_nothing_is_kept(
+        any_world, session, tmp_path, monkeypatch, sent_from):
+    w = any_world
+    store = get_blob_store()
+    if sent_from == "disk":
+        monkeypatch.setattr(repository, "IN_MEMORY_PUT_BYTES", 0)
+    real_put_bytes, real_put_file = store.put_bytes, store.put_file
+
+    def damaging_put_bytes(key, data, content_type="application/octet-stream", sha256=None):
+        return real_put_bytes(key, data[:-1] + bytes([data[-1] ^ 1]), content_type)  # one bit flipped on the way
+
+    def damaging_put_file(key, path, content_type="application/octet-stream"):
+        damaged = tmp_path / "damaged.bin"
+        data = path.read_bytes()
+        damaged.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+        return real_put_file(key, damaged, content_type)
+
+    if sent_from == "memory":  # (the filesystem store's put_bytes goes through its put_file: patch one)
+        monkeypatch.setattr(store, "put_bytes", damaging_put_bytes)
+    else:
+        monkeypatch.setattr(store, "put_file", damaging_put_file)
+    with pytest.raises(ValidationFailed) as refused:
+        add_doc(session, w, pdf(tmp_path, "Damaged in transit"))
+
+    assert (refused.value.code, refused.value.field) == ("doc.stored_mismatch", "file")
+    assert "Upload it again" in str(refused.value)
+    assert (count(session, Document), count(session, DocumentVersion)) == (0, 0)
+    assert blobs() == []
+
+
 def test_a_storage_outage_during_the_background_check_can_be_retried_and_loses_nothing(world, session, tmp_path,
                                                                                        monkeypatch):
     ref = add_doc(session, world, pdf(tmp_path, "One", "v1.pdf"), publish=True)

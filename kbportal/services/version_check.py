@@ -1,7 +1,8 @@
 """The background check of a new document version (job kind ``document.check``).
 
 The upload request stored the bytes and a ``processing`` version row. Here, off the
-request path, the file is opened in a limited child process (``extraction``): a sound
+request path, the stored bytes are read back and checked against the upload's sha256
+and size (an upload whose stored copy differs is refused), then the file is opened in a limited child process (``extraction``): a sound
 file gets its text, page count, thumbnail and, for big PDFs, a light variant, and
 becomes ``ready`` (and published, if that was asked for meanwhile). A file the check
 rejects is removed entirely (blob, row, and the document if this was its first
@@ -26,6 +27,7 @@ idempotent, it only touches ready Word versions without a thumbnail.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 from pathlib import Path
 
@@ -45,11 +47,29 @@ THUMBNAIL_BACKFILL_JOB = "document.thumbnail_backfill"
 _OFFICE_MIME_TYPES = {KINDS[kind].mime_type: kind for kind in office_thumbnail.KINDS}
 
 
-def _fetch(key: str, version_id: str, dest: Path) -> Path:
+def _fetch(key: str, version_id: str, dest: Path) -> tuple[str, int]:
+    """Copy a stored version to ``dest``; returns the sha256 and size of what was read."""
+    digest, size = hashlib.sha256(), 0
     with open(dest, "wb") as out:
         for chunk in get_blob_store().iter_bytes(key, version_id):
             out.write(chunk)
-    return dest
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _fetch_verified(key: str, version_id: str, dest: Path, sha256: str, size: int) -> Path:
+    """The stored bytes, checked against the hash and size the upload recorded.
+
+    The upload signs its put with its own hash and not every S3 server checks payload
+    hashes (SeaweedFS does not), so this first read is where kbportal proves the stored
+    bytes are the uploaded ones. A mismatch is read once more (a damaged read is not a
+    damaged object) before the upload is refused."""
+    for _attempt in range(2):
+        if _fetch(key, version_id, dest) == (sha256, size):
+            return dest
+    log.error("stored bytes of %s (%s) do not match the upload's sha256/size", key, version_id)
+    raise ValidationFailed("doc.stored_mismatch", field="file")
 
 
 def _thumb_key(doc_id: int, number: int) -> str:
@@ -67,8 +87,8 @@ def check_version(ctx: jobs.JobContext) -> dict:
         version = session.get(DocumentVersion, ctx.payload["version_id"])
         if version is None or version.state == VersionState.READY.value:
             return {}
-        key, version_id, filename, size = (version.storage_key, version.storage_version_id, version.filename,
-                                           version.size)
+        key, version_id, filename, size, sha256 = (version.storage_key, version.storage_version_id,
+                                                   version.filename, version.size, version.sha256)
         doc_id, number, mime_type = version.document_id, version.number, version.mime_type
         doc = session.get(Document, doc_id)
         is_template = doc is not None and doc.doc_type == DocType.TEMPLATE.value
@@ -76,9 +96,9 @@ def check_version(ctx: jobs.JobContext) -> dict:
     store = get_blob_store()
     stored: list[tuple[str, str]] = []  # blobs written here, removed again if the row is gone
     with extraction.workdir(repository.work_base()) as work:
-        local = _fetch(key, version_id, work / "upload.bin")
-        ctx.progress(15)
         try:
+            local = _fetch_verified(key, version_id, work / "upload.bin", sha256, size)
+            ctx.progress(15)
             if is_template:  # a template of another type: say so before parsing it
                 cobranding.template_kind(mime_type)
             extracted = extraction.extract(local, filename, work)
@@ -163,7 +183,8 @@ def backfill_thumbnail(version_id: int) -> bool:
         doc_id, number, kind = version.document_id, version.number, _OFFICE_MIME_TYPES[version.mime_type]
     store = get_blob_store()
     with extraction.workdir(repository.work_base()) as work:
-        local = _fetch(key, blob_version, work / "upload.bin")
+        local = work / "upload.bin"
+        _fetch(key, blob_version, local)
         first = office_thumbnail.render(local, kind, work, label=f"{filename} (document {doc_id})")
         if first is None:
             return False
