@@ -19,9 +19,9 @@ from PIL import Image
 from sqlmodel import select
 
 from cobrand_files import LOGO_RED, colour_box, make_pdf_template
-from factories import principal_of
+from factories import actor_of, principal_of
 from kbportal.models import AuditEvent, GeneratedPdf
-from kbportal.services import auth, cobranding
+from kbportal.services import auth, cobranding, repository
 from kbportal.services.access import AudienceRule
 from kbportal.services.errors import NotFound, ValidationFailed
 from kbportal.storage import get_blob_store
@@ -36,6 +36,7 @@ from test_cobranding import (  # noqa: F401 - fixtures
     session,
     template,
     upload_template,
+    user,
     world,
 )
 
@@ -207,14 +208,16 @@ def test_a_draft_no_longer_wanted_when_its_turn_comes_is_not_rendered(world, ses
 # --------------------------------------------------------------------------- the route
 
 
-def draft_url(token: str, path: Path) -> str:
-    key = path.stem.removeprefix("draft-")
-    return f"/api/cobrand/draft/{key}.png?s={cobranding.draft_signature(token, key)}"
+def rendered_url(session, user_id: int, token: str, doc_id: int, overrides: dict | None = None) -> str:
+    """Render a draft as the co-brand page does and return the address the page shows."""
+    plan = cobranding.prepare_draft(session, principal_of(session, user_id), doc_id, overrides)
+    assert cobranding.render_draft(plan) is not None
+    return cobranding.draft_url(token, plan)
 
 
 def test_the_draft_route_serves_the_session_that_rendered_it_and_404_to_anyone_else(world, session, pdf_template):
     ana = client_for("ana@acme.example")
-    url = draft_url(ana.cookies["kbp_session"], draft(session, world.ana, pdf_template, {"event_date": "May"}))
+    url = rendered_url(session, world.ana, ana.cookies["kbp_session"], pdf_template, {"event_date": "May"})
 
     mine = ana.get(url)
     assert mine.status_code == 200 and mine.headers["content-type"] == "image/png"
@@ -224,20 +227,43 @@ def test_the_draft_route_serves_the_session_that_rendered_it_and_404_to_anyone_e
     other_session = client_for("ana@acme.example")
     for client in (colleague, other_session, client_for("eve@euro.example"), client_for(None)):
         assert client.get(url).status_code == 404
-    assert ana.get(url.replace("?s=", "?s=0")).status_code == 404
+    assert ana.get(url.replace("&s=", "&s=0")).status_code == 404
+    assert ana.get(url.replace(f"t={pdf_template}", f"t={pdf_template + 1}")).status_code == 404  # signed with it
     assert ana.get("/api/cobrand/draft/..%2F..%2Fcobranding.png?s=x").status_code == 404
 
 
 def test_a_draft_is_not_served_after_its_session_logged_out(world, session, pdf_template):
     ana = client_for("ana@acme.example")
     token = ana.cookies["kbp_session"]
-    url = draft_url(token, draft(session, world.ana, pdf_template))
+    url = rendered_url(session, world.ana, token, pdf_template)
     assert ana.get(url).status_code == 200
 
     auth.logout(session, token)
     session.commit()
 
     assert ana.get(url).status_code == 404
+
+
+def test_a_draft_is_not_served_once_its_template_leaves_the_users_audience(world, session, pdf_template):
+    ana = client_for("ana@acme.example")
+    url = rendered_url(session, world.ana, ana.cookies["kbp_session"], pdf_template, {"event_date": "May"})
+    assert ana.get(url).status_code == 200
+
+    mia = user(session, world.marketing)
+    repository.update_metadata(session, principal_of(session, mia), actor_of(mia), pdf_template, audience=EMEA_ONLY)
+    session.commit()
+
+    assert ana.get(url).status_code == 404
+
+
+def test_staff_drafts_for_another_organisation_carry_it_in_the_signed_address(world, session, pdf_template):
+    mia_client = client_for("mia@vendor.example")
+    plan = cobranding.prepare_draft(session, principal_of(session, world.marketing), pdf_template, org_id=world.acme)
+    cobranding.render_draft(plan)
+    url = cobranding.draft_url(mia_client.cookies["kbp_session"], plan)
+
+    assert f"o={world.acme}" in url and mia_client.get(url).status_code == 200
+    assert mia_client.get(url.replace(f"o={world.acme}", f"o={world.acme + 1}")).status_code == 404
 
 
 # --------------------------------------------------------------------------- the bounded cache

@@ -346,15 +346,23 @@ async def generated_preview(request: Request) -> Response:
 
 
 async def draft_preview(request: Request) -> Response:
-    """``/api/cobrand/draft/{key}.png?s=...``: page 1 of a draft the same login session
-    rendered (live preview of the co-brand form). 404 without the session's signature, so
-    nobody reads another user's draft by guessing or copying its URL."""
+    """``/api/cobrand/draft/{key}.png?t=DOC[&o=ORG]&s=...``: page 1 of a draft the same login
+    session rendered (live preview of the co-brand form). 404 without the session's
+    signature, so nobody reads another user's draft by guessing or copying its URL, and
+    404 once the user may no longer use the template (checked on every request)."""
     key = request.path_params.get("key", "")
     signature = request.query_params.get("s", "")
+    try:
+        template_doc_id = int(request.query_params.get("t", ""))
+        org_text = request.query_params.get("o", "")
+        org_id = int(org_text) if org_text else None
+    except ValueError:
+        return _error(request, 404, NotFound())
 
     def open_draft() -> Path:
         with session_scope() as session:
-            return cobranding.open_draft(session, request.cookies.get(SESSION_COOKIE), key, signature)
+            return cobranding.open_draft(session, request.cookies.get(SESSION_COOKIE), key, signature,
+                                         template_doc_id, org_id)
 
     try:
         path = await run_in_threadpool(open_draft)

@@ -623,6 +623,8 @@ class DraftPlan:
     key: str  # the PNG's name (sha256 of everything that determines page 1)
     inputs: _Inputs
     template_ref: tuple[str, str, int]  # storage key, version id, size
+    template_doc_id: int = 0  # what the route checks again before serving the PNG
+    org_id: int | None = None  # the organisation named by staff (None: the principal's own)
 
 
 def prepare_draft(session: Session, principal: Principal, template_doc_id: int,
@@ -638,7 +640,8 @@ def prepare_draft(session: Session, principal: Principal, template_doc_id: int,
     inputs = _inputs(session, doc, version, org_id, overrides)
     key = hashlib.sha256(f"draft-preview:{PREVIEW_DPI}:{inputs.cache_key}".encode()).hexdigest()
     return DraftPlan(key=key, inputs=inputs,
-                     template_ref=(version.storage_key, version.storage_version_id, version.size))
+                     template_ref=(version.storage_key, version.storage_version_id, version.size),
+                     template_doc_id=template_doc_id, org_id=None if org_id == principal.org_id else org_id)
 
 
 def draft_path(key: str) -> Path:
@@ -709,29 +712,44 @@ def draft_preview(session: Session, principal: Principal, template_doc_id: int,
     return render_draft(prepare_draft(session, principal, template_doc_id, overrides, org_id=org_id))
 
 
-def draft_signature(token: str, key: str) -> str:
-    """Binds a draft preview to the login session that rendered it: the route serves
-    ``key`` only with this signature, made from the session's own (secret) token."""
+def draft_signature(token: str, key: str, template_doc_id: int, org_id: int | None = None) -> str:
+    """Binds a draft preview to the login session that rendered it, and to the template
+    and organisation it was rendered for: the route serves ``key`` only with this
+    signature, made from the session's own (secret) token."""
     import hashlib
     import hmac
 
-    return hmac.new(f"kbportal-draft:{token}".encode(), key.encode(), hashlib.sha256).hexdigest()[:40]
+    message = f"{key}:{int(template_doc_id)}:{'' if org_id is None else int(org_id)}"
+    return hmac.new(f"kbportal-draft:{token}".encode(), message.encode(), hashlib.sha256).hexdigest()[:40]
 
 
-def open_draft(session: Session, token: str | None, key: str, signature: str) -> Path:
+def draft_url(token: str, plan: DraftPlan) -> str:
+    """The route address of a rendered draft, for the login session holding ``token``."""
+    org = "" if plan.org_id is None else f"&o={plan.org_id}"
+    return (f"/api/cobrand/draft/{plan.key}.png?t={plan.template_doc_id}{org}"
+            f"&s={draft_signature(token, plan.key, plan.template_doc_id, plan.org_id)}")
+
+
+def open_draft(session: Session, token: str | None, key: str, signature: str, template_doc_id: int,
+               org_id: int | None = None) -> Path:
     """The draft preview ``key`` for the login session holding ``token``: NotFound when that
     session is over, without a valid signature for it (another user's or session's draft),
-    for a malformed key, or when the file is gone (evicted: the page renders it again on
-    the next change)."""
+    for a malformed key, when the file is gone (evicted: the page renders it again on the
+    next change), or when the user may no longer use the template or the organisation
+    (an audience changed after the draft was rendered): checked again on every request."""
     import hmac
     import re
 
     from kbportal.services import auth
 
     if (not token or not re.fullmatch(r"[0-9a-f]{64}", key)
-            or not hmac.compare_digest(draft_signature(token, key), signature or "")
-            or auth.resolve_principal(session, token) is None):
+            or not hmac.compare_digest(draft_signature(token, key, template_doc_id, org_id), signature or "")):
         raise NotFound()
+    found = auth.resolve_principal(session, token)
+    if found is None:
+        raise NotFound()
+    _branding_org(session, found.principal, org_id)  # NotFound when no longer allowed
+    _template(session, found.principal, template_doc_id)
     path = draft_path(key)
     if not path.is_file():
         raise NotFound()

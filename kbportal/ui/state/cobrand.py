@@ -50,7 +50,7 @@ def _render_draft(token: str, doc_id: int, overrides: dict[str, str], org_id: in
         plan = cobranding.prepare_draft(session, principal, doc_id, overrides, org_id=org_id)
     if cobranding.render_draft(plan, still_wanted) is None:
         return None
-    return f"/api/cobrand/draft/{plan.key}.png?s={cobranding.draft_signature(token, plan.key)}"
+    return cobranding.draft_url(token, plan)
 
 
 def _scroll_to_status():
