@@ -653,6 +653,52 @@ def test_a_new_source_version_reuses_the_corrections_of_unchanged_segments(world
                                                                    "machine", 2)
 
 
+def test_a_new_source_version_keeps_the_reviewed_title_and_description(world, session, tmp_path):
+    doc_id = pdf_doc(world, tmp_path)
+    ref = request(world, world.marketing, doc_id)
+    review(world, ref.variant_id, {}, title="Der Partnerleitfaden", description="Die neue Preisliste.")
+    add_version(world, doc_id, docfiles.make_pdf(tmp_path / "guide2.pdf", ["The dog is big."]))
+
+    request(world, world.marketing, doc_id)
+
+    view = reader(session, world.ana, doc_id)
+    assert (view.variant.kind, view.variant.source_number, view.title, view.description, view.variant.text) == (
+        "machine", 2, "Der Partnerleitfaden", "Die neue Preisliste.", "Die hund ist groß.")
+
+
+def test_a_changed_original_title_gets_machine_output_again_and_the_unchanged_description_is_kept(
+        world, session, tmp_path):
+    doc_id = pdf_doc(world, tmp_path)
+    ref = request(world, world.marketing, doc_id)
+    review(world, ref.variant_id, {}, title="Der Partnerleitfaden", description="Die neue Preisliste.")
+    with kbdb.session_scope() as s:
+        principal, actor = who(s, world.marketing)
+        repository.update_metadata(s, principal, actor, doc_id, title="The dog guide")
+    add_version(world, doc_id, docfiles.make_pdf(tmp_path / "guide2.pdf", ["The dog is big."]))
+
+    request(world, world.marketing, doc_id)
+
+    view = reader(session, world.ana, doc_id)
+    assert (view.title, view.description) == ("Die hund anleitung", "Die neue Preisliste.")
+
+
+def test_the_title_given_with_a_human_translation_is_kept_when_the_machine_translates_a_new_version(
+        world, session, tmp_path):
+    doc_id = pdf_doc(world, tmp_path)
+    with kbdb.session_scope() as s:
+        principal, actor = who(s, world.marketing)
+        path = docfiles.make_pdf(tmp_path / "leitfaden.pdf", ["Das Haus ist klein."])
+        variants.upload_human_translation(s, principal, actor, doc_id, "de", repository.Upload(path, path.name),
+                                          title="Der Leitfaden für Partner")
+    add_version(world, doc_id, docfiles.make_pdf(tmp_path / "guide2.pdf", ["The dog is big."]))
+
+    request(world, world.marketing, doc_id)
+
+    view = reader(session, world.ana, doc_id)
+    assert (view.variant.kind, view.title, view.description) == ("machine", "Der Leitfaden für Partner",
+                                                                 "Die neu preis liste.")
+
+
 def test_a_partner_cannot_list_segments(world, session, tmp_path):
     doc_id = pdf_doc(world, tmp_path)
     ref = request(world, world.marketing, doc_id)

@@ -44,6 +44,10 @@ class DocumentVariant(SQLModel, table=True):
     stale: bool = Field(default=False)
     title: str = Field(default="", max_length=200)
     description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    # The source title and description a person approved the translations of ("" = none):
+    # while the document's own stay the same, a later machine translation keeps them.
+    reviewed_title_source: str = Field(default="", max_length=200)
+    reviewed_description_source: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     # Readable translation: what search indexes and what a partner reads for PDFs.
     text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     # A translated DOCX or a human-uploaded file ("" when the variant is text only).

@@ -344,6 +344,10 @@ def translate_job(ctx: jobs.JobContext) -> dict:
             return {"discarded": True}
         source, target = _source_lang(doc), row.language
         title, description = (row.title, row.description) if reviewing else (doc.title, doc.description)
+        # A title or description a person approved for the same source text wins over the machine's.
+        kept_title = row.title if row.reviewed_title_source and row.reviewed_title_source == doc.title else None
+        kept_description = (row.description if row.reviewed_description_source
+                            and row.reviewed_description_source == doc.description else None)
         overrides = _edits(session, variant_id)
         key, blob_vid, filename, mime, text = (version.storage_key, version.storage_version_id, version.filename,
                                                version.mime_type, version.text or "")
@@ -392,8 +396,12 @@ def translate_job(ctx: jobs.JobContext) -> dict:
             ctx.result["discarded"] = True
             return ctx.result
         if not reviewing:
-            row.title = (meta.title or title)[:200]
-            row.description = meta.description
+            row.title = (kept_title or meta.title or title)[:200]
+            row.description = kept_description if kept_description is not None else meta.description
+            if kept_title is None:
+                row.reviewed_title_source = ""
+            if kept_description is None:
+                row.reviewed_description_source = ""
         row.text = translated_text
         if blob is not None:
             row.filename, row.storage_key, row.storage_version_id = out_name, blob.key, blob.version_id
@@ -493,6 +501,10 @@ def upload_human_translation(session: Session, principal: Principal, actor: Acto
     row.kind, row.state, row.failure_code, row.job_id = VariantKind.HUMAN.value, VariantState.READY.value, "", None
     row.stale = _is_stale(doc, version.id)  # type: ignore[arg-type]
     row.title, row.description, row.text = clean_title, clean_description, extracted.text.replace("\x00", "")
+    if title is not None:  # the uploader's own title (not the source's, kept as a placeholder)
+        row.reviewed_title_source = doc.title
+    if description is not None:
+        row.reviewed_description_source = doc.description
     row.filename, row.storage_key, row.storage_version_id = accepted.filename, blob.key, blob.version_id
     row.size, row.mime_type, row.sha256 = blob.size, accepted.kind.mime_type, digest
     row.requested_by, row.reviewed_by, row.reviewed_at, row.updated_at = principal.user_id, principal.user_id, now, now
@@ -534,6 +546,9 @@ def review(session: Session, principal: Principal, actor: Actor, variant_id: int
     if row.kind == VariantKind.MACHINE.value:
         row.kind = VariantKind.REVIEWED.value
     row.title, row.description = clean_title, clean_description
+    doc = session.get(Document, row.document_id)
+    if doc is not None:  # approved for these source texts: kept while they stay the same
+        row.reviewed_title_source, row.reviewed_description_source = doc.title, doc.description
     row.reviewed_by, row.reviewed_at, row.updated_at = principal.user_id, now, now
     job_id = None
     if segment_based and (changed_segments or _info(session, row).failure_code):  # or the last making failed
