@@ -131,3 +131,21 @@ def test_home_fits_a_phone_screen_without_horizontal_scrolling(page: Page):
     expect(page.get_by_test_id("menu-button")).to_be_visible()
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"page is {overflow}px wider than the phone screen"
+
+
+def test_a_partners_home_shows_the_newest_documents_of_their_audience_only(page: Page):
+    login_ok(page, "budi@nusantara.example.com")
+
+    recent = page.get_by_test_id("home-recent")
+    expect(recent.get_by_test_id("doc-card").filter(has_text="Nusantara joint campaign kit")).to_be_visible()
+    expect(recent.get_by_test_id("doc-card").filter(has_text="Price list 2027 (EMEA)")).to_have_count(0)
+    expect(page.get_by_test_id("home-usage")).to_have_count(0)  # collateral usage is for staff
+    expect(page.get_by_test_id("home-make-cobrand")).to_be_visible()
+
+
+def test_marketing_home_shows_collateral_usage(page: Page):
+    login_ok(page, "marketing@example.com")
+
+    expect(page.get_by_test_id("home-usage")).to_be_visible()
+    expect(page.get_by_test_id("stat-published")).not_to_have_text("0")
+    expect(page.get_by_test_id("home-recent").get_by_test_id("doc-card").first).to_be_visible()
