@@ -699,6 +699,24 @@ def test_the_title_given_with_a_human_translation_is_kept_when_the_machine_trans
                                                                  "Die neu preis liste.")
 
 
+def test_the_library_card_carries_the_title_of_a_ready_translation_into_the_readers_language(
+        world, session, tmp_path):
+    doc_id = pdf_doc(world, tmp_path)
+    other = pdf_doc(world, tmp_path, title="The dog guide")
+    request(world, world.marketing, doc_id)
+
+    def cards(language: str) -> dict[int, repository.DocumentCard]:
+        page = repository.list_documents(session, who(session, world.ana)[0],
+                                         repository.DocumentFilters(reader_language=language))
+        return {card.id: card for card in page.items}
+
+    german = cards("de")
+    assert (german[doc_id].title, german[doc_id].local_title, german[doc_id].local_kind) == (
+        TITLE, "Die partner anleitung", "machine")
+    assert german[other].local_title == ""  # not translated: the card keeps the original title
+    assert cards("fr")[doc_id].local_title == "" and cards("")[doc_id].local_title == ""
+
+
 def test_a_partner_cannot_list_segments(world, session, tmp_path):
     doc_id = pdf_doc(world, tmp_path)
     ref = request(world, world.marketing, doc_id)

@@ -59,7 +59,8 @@ def _day_buckets(now: datetime, days: int) -> tuple[datetime, list]:
     return start, [(start + timedelta(days=i)).date() for i in range(days)]
 
 
-def overview(session: Session, principal: Principal, user: User, days: int = 14) -> Overview:
+def overview(session: Session, principal: Principal, user: User, days: int = 14,
+             reader_language: str = "") -> Overview:
     logins = session.exec(
         select(LoginAttempt.at).where(LoginAttempt.email == user.email, LoginAttempt.outcome == "ok")
         .order_by(col(LoginAttempt.at).desc()).limit(2)
@@ -67,7 +68,7 @@ def overview(session: Session, principal: Principal, user: User, days: int = 14)
     result = Overview(previous_login=logins[1] if len(logins) > 1 else None)
     if access.can_open_page(principal, "library"):
         result.recent = repository.list_documents(session, principal, repository.DocumentFilters(
-            sort="updated", page_size=RECENT_DOCUMENTS)).items
+            sort="updated", page_size=RECENT_DOCUMENTS, reader_language=reader_language)).items
     if principal.org_id is not None and access.can_open_page(principal, "cobrand"):
         result.generated = cobranding.history(session, principal, limit=RECENT_GENERATED)
     now = utcnow()

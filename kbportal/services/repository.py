@@ -43,7 +43,7 @@ from sqlmodel import Session, col, select
 
 from kbportal.config import get_settings
 from kbportal.models import (AuditEvent, DocType, Document, DocumentTag, DocumentVariant, DocumentVersion, GeneratedPdf,
-                             Organisation, OrgBranding, Region, Status, Tier, User, VersionState)
+                             Organisation, OrgBranding, Region, Status, Tier, User, VariantState, VersionState)
 from kbportal.services import access, audit, filenames, indexing, jobs, sniff
 from kbportal.services.access import Action, AudienceRule, Principal
 from kbportal.services.audit import Actor
@@ -96,6 +96,7 @@ class DocumentFilters:
     sort: str = "updated"  # updated | title | published | size
     page: int = 0
     page_size: int = 24
+    reader_language: str = ""  # cards carry the title of a ready translation into this language
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,11 @@ class DocumentCard:
     is_new: bool  # first published within NEW_DAYS
     is_updated: bool  # a newer version published within NEW_DAYS after an earlier publication
     light_size: int
+    # The reader's language, when the document has a ready translation into it (filters.reader_language):
+    local_title: str = ""
+    local_language: str = ""
+    local_kind: str = ""  # machine | reviewed | human
+    local_stale: bool = False
 
 
 @dataclass(frozen=True)
@@ -887,6 +893,22 @@ def _card_fields(doc: Document, version: DocumentVersion | None, tags: list[str]
     )
 
 
+def _translated_titles(session: Session, ids: list[int], language: str) -> dict[int, dict[str, Any]]:
+    """Titles of ready translations into ``language`` of documents already listed for the
+    reader (a reader who may see a document may read its translations)."""
+    if not ids or not language:
+        return {}
+    rows = session.exec(
+        select(DocumentVariant.document_id, DocumentVariant.title, DocumentVariant.language, DocumentVariant.kind,
+               DocumentVariant.stale)
+        .join(Document, col(Document.id) == DocumentVariant.document_id)
+        .where(col(DocumentVariant.document_id).in_(ids), DocumentVariant.language == language,
+               DocumentVariant.state == VariantState.READY.value, DocumentVariant.title != "",
+               Document.source_language != language))
+    return {doc_id: dict(local_title=title, local_language=lang, local_kind=kind, local_stale=bool(stale))
+            for doc_id, title, lang, kind, stale in rows}
+
+
 def list_documents(session: Session, principal: Principal, filters: DocumentFilters | None = None) -> DocumentPage:
     """One page of the documents the principal may see, with totals and facet counts
     (all computed over the visible set only)."""
@@ -909,8 +931,9 @@ def list_documents(session: Session, principal: Principal, filters: DocumentFilt
     ids = [doc.id for doc, _ in rows]
     tags = _tags_of(session, ids)
     history = _publish_history(session, ids)
-    items = [DocumentCard(**_card_fields(doc, version, tags[doc.id], history.get(doc.id), now))
-             for doc, version in rows]
+    local = _translated_titles(session, ids, filters.reader_language)
+    items = [DocumentCard(**_card_fields(doc, version, tags[doc.id], history.get(doc.id), now),
+                          **local.get(doc.id, {})) for doc, version in rows]
 
     facets: dict[str, list[tuple[str, int]]] = {}
     for name, column in (("doc_type", Document.doc_type), ("product", Document.product),

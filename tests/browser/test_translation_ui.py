@@ -94,6 +94,10 @@ def test_partner_translates_into_german_marketing_reviews_partner_sees_reviewed(
     expect(page.get_by_test_id("variant-kind-reviewed")).to_have_text(DE["variant.kind_reviewed"])
     assert _docx_paragraphs(page, page.get_by_test_id("download-variant").get_attribute("href")) == [
         "Das Haus ist winzig."]
+    # The library lists it under its German title, marked as a translation.
+    page.goto("/library")
+    card = page.get_by_test_id("doc-card").filter(has_text="Der Partner-Leitfaden")
+    expect(card.get_by_test_id("doc-card-translated")).to_have_text("DE")
 
 
 def _docx_paragraphs(page: Page, href: str) -> list[str]:

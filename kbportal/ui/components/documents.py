@@ -51,7 +51,16 @@ def document_card(card: dict, show_status: bool = False) -> rx.Component:
                          border_bottom=f"1px solid {rx.color('gray', 4)}"),
                 rx.hstack(
                     rx.badge(type_label(card["doc_type"]), variant="soft"),
-                    rx.badge(card["language"].to(str).upper(), variant="outline", color_scheme="gray"),
+                    rx.cond(
+                        card["translated"],
+                        rx.tooltip(
+                            rx.badge(rx.icon("languages", size=12), card["local_language"].to(str).upper(),
+                                     color_scheme="blue", variant="soft", data_testid="doc-card-translated"),
+                            content=rx.match(card["local_kind"], ("reviewed", tr("variant.kind_reviewed")),
+                                             ("human", tr("variant.kind_human")), tr("variant.kind_machine")),
+                        ),
+                        rx.badge(card["language"].to(str).upper(), variant="outline", color_scheme="gray"),
+                    ),
                     rx.cond(card["is_new"], rx.badge(tr("library.badge_new"), color_scheme="green")),
                     rx.cond(card["is_updated"], rx.badge(tr("library.badge_updated"), color_scheme="blue")),
                     rx.cond(show_status, status_badge(card["status"])),

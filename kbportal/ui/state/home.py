@@ -30,7 +30,7 @@ class HomeState(SessionState):
             user = self.current_user(session)
             if user is None:
                 return
-            overview = home_service.overview(session, self.principal(session), user)
+            overview = home_service.overview(session, self.principal(session), user, reader_language=self.lang or "en")
         lang = self.lang or "en"
         self.last_login = self.fmt_dt(overview.previous_login)
         self.stats = overview.stats

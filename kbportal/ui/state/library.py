@@ -18,7 +18,11 @@ def card_view(card: DocumentCard, lang: str, time_zone: str) -> dict:
     return {
         "id": card.id,
         "href": f"/documents/{card.id}",
-        "title": card.title,
+        "title": card.local_title or card.title,
+        "source_title": card.title,
+        "translated": bool(card.local_title),
+        "local_language": card.local_language,
+        "local_kind": card.local_kind,
         "doc_type": card.doc_type,
         "product": card.product,
         "language": card.language,
@@ -58,7 +62,7 @@ class LibraryState(SessionState):
     def _filters(self) -> DocumentFilters:
         return DocumentFilters(query=self.query, doc_type=self.doc_type, product=self.product,
                                language=self.language, tag=self.tag, sort=self.sort, page=self.page,
-                               page_size=PAGE_SIZE)
+                               page_size=PAGE_SIZE, reader_language=self.lang or "en")
 
     def _reload(self) -> None:
         with session_scope() as session:
