@@ -65,13 +65,14 @@ from pathlib import Path
 from whoosh import index as windex
 from whoosh import query as wq
 from whoosh.filedb.filestore import FileStorage
-from whoosh.writing import NO_MERGE, OPTIMIZE
+from whoosh.writing import NO_MERGE
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching import ListMatcher, NullMatcher, WrappingMatcher
 
 from kbportal.services.access import IndexFilter
 
 from . import bits as B
+from . import speedups
 from .analysis import is_cjk, prefix_analyzer
 from .highlight import highlight_all, snippet
 from .querying import CappedPrefix, Highlight, ParsedQuery, combine, parse, spelling_words
@@ -98,6 +99,7 @@ from .types import (
 )
 
 log = logging.getLogger(__name__)
+speedups.apply()
 
 CURRENT = "CURRENT"
 SCHEMA_FILE = "SCHEMA"
@@ -186,13 +188,30 @@ MERGE_FANIN = 10
 SMALL_SEGMENT = 1000
 
 
+def _merge_storage(storage):
+    """The storage merge readers read from: memory-mapped. Writers open the index
+    without mmap (their key lookups read a little of many segments), but a merge
+    reads whole segments, and unmapped every small read is a seek + read through
+    a compound sub-file (merging took about twice as long)."""
+    if getattr(storage, "supports_mmap", True) or not isinstance(storage, FileStorage):
+        return storage
+    return FileStorage(storage.folder, supports_mmap=True, readonly=True)
+
+
 def _merge_into(writer, segments) -> None:
     from whoosh.reading import SegmentReader
 
+    storage = _merge_storage(writer.storage)
     for segment in segments:
-        reader = SegmentReader(writer.storage, writer.schema, segment)
+        reader = SegmentReader(storage, writer.schema, segment)
         writer.add_reader(reader)
         reader.close()
+
+
+def optimize_all(writer, segments):
+    """Whoosh's ``OPTIMIZE`` policy (everything into one segment), reading mmapped."""
+    _merge_into(writer, segments)
+    return []
 
 
 def tiered_merge(writer, segments):
@@ -986,6 +1005,7 @@ class SearchIndex:
         if merge is None:
             merge = len(docs) + len(delete_keys) >= MERGE_BATCH or len(ix._segments()) > MAX_SEGMENTS
         writer = ix.writer(timeout=WRITE_TIMEOUT, limitmb=128)
+        speedups.use_term_pool(writer, 128)
         try:
             keys = [doc["key"] for doc in docs] + delete_keys
             for docnum in self._live_docnums(ix, writer.segments, keys):  # replaced or removed
@@ -1042,7 +1062,7 @@ class SearchIndex:
         """Merge everything into one segment (slow on a large index: quiet hours)."""
         with self._write_lock:
             ix = self._open_dir(self.path / self._read_pointer(), mmap=False)
-            self._write(ix, [], [], merge=True, policy=OPTIMIZE)
+            self._write(ix, [], [], merge=True, policy=optimize_all)
 
     def rebuild(self, entries: Iterable[SearchEntry], progress: Callable[[int], None] | None = None) -> int:
         """Build a fresh index from ``entries`` next to the live one, then swap.
@@ -1064,6 +1084,7 @@ class SearchIndex:
         try:
             ix = FileStorage(str(building)).create_index(self.schema)
             writer = ix.writer(limitmb=256)
+            speedups.use_term_pool(writer, 256)
             try:
                 for entry in entries:
                     writer.add_document(**entry_document(entry))
