@@ -34,6 +34,8 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     last_login_at: datetime | None = Field(default=None)
+    # When the user last opened "what's new" (the top bar's bell): newer publications are unread.
+    feed_seen_at: datetime | None = Field(default=None)
 
 
 class LoginSession(SQLModel, table=True):

@@ -951,6 +951,29 @@ def list_documents(session: Session, principal: Principal, filters: DocumentFilt
     return DocumentPage(items=items, total=int(total), facets=facets)
 
 
+def recently_published(session: Session, principal: Principal, *, since: datetime, limit: int = 8,
+                       reader_language: str = "") -> list[DocumentCard]:
+    """Published documents the principal may see whose latest publication is at or after
+    ``since``, newest first (what's new: new documents and new versions)."""
+    now = utcnow()
+    conds = [*_conditions(principal, DocumentFilters(status="published"), now), Document.published_at >= since]
+    rows = list(session.exec(
+        select(Document, DocumentVersion)
+        .outerjoin(DocumentVersion, col(DocumentVersion.id) == Document.published_version_id)
+        .where(*conds).order_by(*_order("published")).limit(max(1, min(int(limit), 100)))))
+    ids = [doc.id for doc, _ in rows]
+    tags, history = _tags_of(session, ids), _publish_history(session, ids)
+    local = _translated_titles(session, ids, reader_language)
+    return [DocumentCard(**_card_fields(doc, version, tags[doc.id], history.get(doc.id), now), **local.get(doc.id, {}))
+            for doc, version in rows]
+
+
+def count_published_since(session: Session, principal: Principal, since: datetime) -> int:
+    """How many documents the principal may see were published (or published again) after ``since``."""
+    conds = [*_conditions(principal, DocumentFilters(status="published"), utcnow()), Document.published_at > since]
+    return int(session.exec(select(func.count()).select_from(Document).where(*conds)).one())
+
+
 def get_document(session: Session, principal: Principal, doc_id: int) -> DocumentDetail:
     """Everything about one document the principal may see; NotFound when missing or forbidden."""
     doc = _visible(session, principal, doc_id, Action.VIEW)

@@ -149,3 +149,24 @@ def test_marketing_home_shows_collateral_usage(page: Page):
     expect(page.get_by_test_id("home-usage")).to_be_visible()
     expect(page.get_by_test_id("stat-published")).not_to_have_text("0")
     expect(page.get_by_test_id("home-recent").get_by_test_id("doc-card").first).to_be_visible()
+
+
+def test_the_bell_lists_whats_new_for_the_partner_and_opening_it_marks_it_read(page: Page, browser, portal):
+    login_ok(page, "siti@nusantara.example.com")
+    expect(page.get_by_test_id("feed-unread")).to_be_visible()  # demo documents published lately, never looked
+
+    page.get_by_test_id("feed-bell").click()
+    panel = page.get_by_test_id("feed-panel")
+    expect(panel.get_by_test_id("feed-item").filter(has_text="Nusantara joint campaign kit")).to_be_visible()
+    expect(panel.get_by_test_id("feed-item").filter(has_text="Price list 2027 (EMEA)")).to_have_count(0)
+    expect(page.get_by_test_id("feed-unread")).to_have_count(0)
+
+    # Another browser, fresh state: the count comes from the server and is zero now.
+    elsewhere = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=portal)
+    try:
+        other = elsewhere.new_page()
+        login_ok(other, "siti@nusantara.example.com")
+        expect(other.get_by_test_id("feed")).to_have_attribute("data-counted", "yes")
+        expect(other.get_by_test_id("feed-unread")).to_have_count(0)
+    finally:
+        elsewhere.close()

@@ -187,13 +187,73 @@ def global_search() -> rx.Component:
     )
 
 
+def _feed_row(item: dict) -> rx.Component:
+    return rx.link(
+        rx.hstack(
+            rx.box(width="8px", height="8px", border_radius="50%", flex_shrink="0", margin_top="6px",
+                   background=rx.cond(item["unread"], rx.color("accent", 9), "transparent")),
+            rx.vstack(
+                rx.text(item["title"], size="2", weight="medium", line_clamp=2),
+                rx.hstack(
+                    rx.cond(item["updated"], rx.badge(tr("library.badge_updated"), color_scheme="blue", size="1"),
+                            rx.badge(tr("library.badge_new"), color_scheme="green", size="1")),
+                    rx.text(item["date"], size="1", color=rx.color("gray", 10)),
+                    spacing="2", align="center",
+                ),
+                spacing="1", min_width="0",
+            ),
+            spacing="2", align="start", width="100%",
+        ),
+        href=item["href"], underline="none", color="inherit", width="100%", padding="8px",
+        border_radius="var(--radius-2)", _hover={"background": rx.color("gray", 3)}, data_testid="feed-item",
+    )
+
+
+def whats_new() -> rx.Component:
+    """The bell: documents published for this user lately; a dot counts the unread."""
+    from kbportal.ui.state.feed import FeedState
+
+    return rx.popover.root(
+        rx.popover.trigger(
+            rx.box(
+                rx.icon_button(rx.icon("bell", size=18), variant="ghost", aria_label=tr("topbar.notifications"),
+                               data_testid="feed-bell"),
+                rx.cond(FeedState.unread > 0,
+                        rx.badge(rx.cond(FeedState.unread > 9, "9+", FeedState.unread.to_string()),
+                                 color_scheme="red", variant="solid", radius="full", size="1",
+                                 position="absolute", top="-6px", right="-8px", pointer_events="none",
+                                 data_testid="feed-unread")),
+                position="relative",
+                on_mount=FeedState.count,
+                data_counted=rx.cond(FeedState.counted, "yes", "no"),
+                data_testid="feed",
+            ),
+        ),
+        rx.popover.content(
+            rx.vstack(
+                rx.heading(tr("feed.title"), size="3"),
+                rx.cond(
+                    FeedState.items.length() > 0,
+                    rx.vstack(rx.foreach(FeedState.items, _feed_row), spacing="0", width="100%"),
+                    rx.text(rx.cond(FeedState.loaded, tr("feed.empty"), "…"), size="2", color=rx.color("gray", 11),
+                            data_testid="feed-empty"),
+                ),
+                rx.link(tr("home.open_library"), href="/library", size="2"),
+                spacing="2", width="100%",
+            ),
+            width="340px", max_width="calc(100vw - 24px)", align="end", data_testid="feed-panel",
+        ),
+        on_open_change=FeedState.opened,
+    )
+
+
 def top_bar() -> rx.Component:
     return rx.hstack(
         mobile_menu(),
         rx.box(global_search(), flex="1", min_width="0", position="relative"),
         rx.hstack(
             language_select(),
-            rx.icon_button(rx.icon("bell", size=18), variant="ghost", aria_label=tr("topbar.notifications")),
+            whats_new(),
             user_menu(),
             spacing="3",
             align="center",
