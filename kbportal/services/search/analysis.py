@@ -125,6 +125,7 @@ class TextAnalyzer(Tokenizer):
         self.lang = lang
         self.purpose = purpose
         self._forms: dict[str, str] = {}
+        self._memo: tuple | None = None  # (value, start_pos, [(text, pos)]): see ``_indexed``
 
     def __getstate__(self):  # the schema is pickled into the index: no cache in it
         return {"lang": self.lang, "purpose": self.purpose}
@@ -133,6 +134,7 @@ class TextAnalyzer(Tokenizer):
         self.lang = state["lang"]
         self.purpose = state["purpose"]
         self._forms = {}
+        self._memo = None
 
     def __eq__(self, other):
         return type(other) is type(self) and (other.lang, other.purpose) == (self.lang, self.purpose)
@@ -160,6 +162,39 @@ class TextAnalyzer(Tokenizer):
 
     def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
                  start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        if (mode == "index" and self.purpose == "text" and tokenize and removestops and not chars
+                and not keeporiginal and isinstance(value, str)):
+            return self._indexed(value, positions, start_pos, kwargs)
+        return self._tokens(value, positions, chars, keeporiginal, removestops, start_pos, start_char,
+                            tokenize, mode, kwargs)
+
+    def _indexed(self, value: str, positions: bool, start_pos: int, kwargs: dict):
+        """Index-mode tokens of a ``text`` analyzer. Each entry's text goes through the
+        same analyzer twice in a row (the ``text_<lang>`` field and its positional twin
+        ``pos_<lang>``): the second call replays the first one's (text, position) pairs.
+        The memo is one immutable tuple, replaced whole, keyed on the very string object."""
+        memo = self._memo
+        if memo is not None and memo[0] is value and memo[1] == start_pos:
+            pairs = memo[2]
+        else:
+            pairs = [(t.text, t.pos) for t in self._tokens(value, True, False, False, True, start_pos, 0, True,
+                                                           "index", {})]
+            self._memo = (value, start_pos, pairs)
+        return self._replay(pairs, positions, kwargs)
+
+    @staticmethod
+    def _replay(pairs, positions: bool, kwargs: dict):
+        t = Token(positions, False, removestops=True, mode="index", **kwargs)
+        t.stopped = False
+        for text, pos in pairs:
+            t.text = text
+            t.boost = 1.0
+            if positions:
+                t.pos = pos
+            yield t
+
+    def _tokens(self, value, positions, chars, keeporiginal, removestops, start_pos, start_char, tokenize, mode,
+                kwargs):
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         if not tokenize:
             t.original = t.text = value
