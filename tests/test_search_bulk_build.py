@@ -65,6 +65,19 @@ def _build(folder: Path, docs: list[dict], *, term_pool: bool, limitmb: float):
     return ix
 
 
+def _segment_files(ix) -> dict[str, bytes]:
+    """The bytes of the segment's files (terms, postings, stored fields, columns...) by
+    their name without the random segment id."""
+    (segment,) = ix._segments()
+    storage = segment.open_compound_file(ix.storage) if segment.is_compound() else ix.storage
+    out = {}
+    for name in storage.list():
+        if segment.segment_id() in name:
+            with storage.open_file(name) as f:
+                out[name.replace(segment.segment_id(), "*")] = bytes(f.read())
+    return out
+
+
 def _postings(ix) -> list:
     out = []
     with ix.reader() as reader:
@@ -85,10 +98,14 @@ def test_the_term_pool_writes_the_same_segment_as_whooshs_pool(tmp_path, monkeyp
     docs = [entry_document(e) for e in corpus(150)]
     (tmp_path / "whoosh").mkdir()
     (tmp_path / "terms").mkdir()
-    expected = _postings(_build(tmp_path / "whoosh", docs, term_pool=False, limitmb=limitmb))
-    got = _postings(_build(tmp_path / "terms", docs, term_pool=True, limitmb=limitmb))
+    whoosh_ix = _build(tmp_path / "whoosh", docs, term_pool=False, limitmb=limitmb)
+    terms_ix = _build(tmp_path / "terms", docs, term_pool=True, limitmb=limitmb)
+    expected, got = _postings(whoosh_ix), _postings(terms_ix)
     assert len(expected[0]) > 300
     assert got == expected
+    files = _segment_files(whoosh_ix)
+    assert {"*.trm", "*.pst"} <= set(files), sorted(files)
+    assert _segment_files(terms_ix) == files  # byte for byte, block statistics included
 
 
 def test_postings_added_out_of_docnum_order_come_out_sorted_as_whoosh_sorts_them(tmp_path):

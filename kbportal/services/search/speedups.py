@@ -19,6 +19,13 @@ byte Whoosh writes or any answer it gives. Applied once, on import of ``engine``
   the same sequence (the order Whoosh's sort produces) at a fraction of the cost.
   A term whose postings did arrive out of order (not seen in practice) is sorted
   exactly as Whoosh sorts it.
+* Writing a segment from a ``TermPool`` goes term by term (``_add_term_lists``):
+  Whoosh's ``FieldWriter.add_postings`` checks the order of, looks up the field
+  length of and calls three methods for every single posting; here a term's
+  postings are appended to the posting writer's block a block at a time, and
+  field lengths are read only for fields that have them. The blocks, their
+  statistics and every byte written are the same (``W3PostingsWriter`` still
+  cuts, encodes and writes the blocks).
 """
 
 from __future__ import annotations
@@ -161,11 +168,11 @@ class TermPool:
 
     def iter_postings(self):
         if not self.runs:
-            return chain.from_iterable(self._sorted_terms())
+            return TermLists(self._sorted_terms())
         self.save()
         self._reduce_runs()
         runs, self.runs = self.runs, []
-        return chain.from_iterable(self._removing(runs, self._merged(runs)))
+        return TermLists(self._removing(runs, self._merged(runs)))
 
     def _removing(self, runs, lists):
         try:
@@ -185,6 +192,79 @@ class TermPool:
             self._remove(path)
         self.runs = []
         self._clear()
+
+
+class TermLists:
+    """A pool's postings in Whoosh's order, as one list per term (``lists``);
+    iterating gives the single postings, for any other consumer."""
+
+    def __init__(self, lists):
+        self.lists = lists
+
+    def __iter__(self):
+        return chain.from_iterable(self.lists)
+
+
+def _add_term_lists(fieldwriter, schema, lengths, items: TermLists) -> None:
+    """``FieldWriter.add_postings`` for a ``TermLists``, a term at a time (see module docstring)."""
+    from whoosh.codec.whoosh3 import _lenfield
+
+    lastfn = None
+    dfl = None
+    for postings in items.lists:
+        if postings[0][2] < 0:  # docnum -1: Whoosh's spelling-word items, never written as postings
+            postings = [p for p in postings if p[2] >= 0]
+            if not postings:
+                continue
+        fieldname = postings[0][0]
+        if fieldname != lastfn:
+            if lastfn is not None:
+                fieldwriter.finish_field()
+            fieldwriter.start_field(fieldname, schema[fieldname])
+            lastfn = fieldname
+            dfl = None
+            if lengths is not None and lengths.has_column(_lenfield(fieldname)):
+                dfl = lengths.doc_field_length
+        fieldwriter.start_term(postings[0][1])
+        pw = fieldwriter._postwriter
+        limit = pw._blocklimit
+        n = len(postings)
+        i = 0
+        while i < n:
+            room = limit - len(pw._ids)
+            if room <= 0:
+                pw._write_block()
+                continue
+            chunk = postings[i:i + room] if i or n > room else postings
+            i += len(chunk)
+            ids = [p[2] for p in chunk]
+            weights = [p[3] for p in chunk]
+            pw._ids.extend(ids)
+            pw._weights.extend(weights)
+            top = max(weights)
+            if top > pw._maxweight:
+                pw._maxweight = top
+            pw._values.extend([p[4] for p in chunk if p[4]])
+            if dfl is not None:
+                found = [length for length in (dfl(d, fieldname) for d in ids) if length]
+                if found:
+                    low, high = min(found), max(found)
+                    if pw._minlength is None or low < pw._minlength:
+                        pw._minlength = low
+                    if high > pw._maxlength:
+                        pw._maxlength = high
+        fieldwriter.finish_term()
+    if lastfn is not None:
+        fieldwriter.finish_field()
+
+
+def _add_postings(self, schema, lengths, items):
+    if isinstance(items, TermLists):
+        return _add_term_lists(self, schema, lengths, items)
+    return _whoosh_add_postings(self, schema, lengths, items)
+
+
+_whoosh_add_postings = None
 
 
 def use_term_pool(writer, limitmb: float) -> None:
@@ -209,3 +289,15 @@ def apply() -> None:
         log.info("whoosh internals differ; indexing speedups not applied")  # pragma: no cover
         return
     W3PerDocReader._cached_reader = _cached_reader
+
+    global _whoosh_add_postings
+    from whoosh.codec.whoosh3 import W3FieldWriter, W3PostingsWriter
+
+    needed = ("_blocklimit", "_ids", "_weights", "_values", "_maxweight", "_minlength", "_maxlength")
+    probe = W3PostingsWriter(None, blocklimit=128)
+    probe._new_block()
+    if all(hasattr(probe, name) for name in needed) and "add_postings" not in W3FieldWriter.__dict__:
+        _whoosh_add_postings = W3FieldWriter.add_postings
+        W3FieldWriter.add_postings = _add_postings
+    else:  # pragma: no cover
+        log.info("whoosh posting writer internals differ; term-at-a-time writing not applied")
