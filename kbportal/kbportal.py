@@ -21,6 +21,7 @@ from kbportal.ui.pages.profile import profile_page
 from kbportal.ui.pages.search import search_page
 from kbportal.ui.pages.studio import studio_page
 from kbportal.ui.state.admin_orgs import AdminOrgsState
+from kbportal.ui.state.admin_reference import AdminReferenceState
 from kbportal.ui.state.admin_system import AdminSystemState
 from kbportal.ui.state.admin_translation import AdminTranslationState
 from kbportal.ui.state.admin_users import AdminUsersState
@@ -55,7 +56,7 @@ app.add_page(document_page, route="/documents/[doc_id]", title="Document",
              on_load=[SessionState.guard("library"), DocumentState.load])
 app.add_page(studio_page, route="/studio", title="Studio", on_load=[SessionState.guard("studio"), StudioState.load])
 app.add_page(admin_orgs_page, route="/admin/orgs", title="Organisations",
-             on_load=[SessionState.guard("admin_orgs"), AdminOrgsState.load])
+             on_load=[SessionState.guard("admin_orgs"), AdminOrgsState.load, AdminReferenceState.load])
 app.add_page(admin_users_page, route="/admin/users", title="Users",
              on_load=[SessionState.guard("admin_users"), AdminUsersState.load])
 app.add_page(admin_audit_page, route="/admin/audit", title="Audit log",

@@ -62,3 +62,47 @@ def test_adding_reference_data_is_audited(session):
     session.flush()
     event = session.exec(select(AuditEvent).where(AuditEvent.action == "tier.created")).one()
     assert event.target_id == "bronze" and '"rank": 15' in event.detail
+
+
+def test_admins_see_how_many_organisations_use_each_region_and_tier(session):
+    make_org(session, "Acme", "APAC", "gold")
+    make_org(session, "Bolt", "APAC", "silver")
+
+    regions = {r.code: r.organisations for r in reference.region_rows(session, SYSTEM)}
+    tiers = {t.code: t.organisations for t in reference.tier_rows(session, SYSTEM)}
+
+    assert (regions["APAC"], regions["EMEA"]) == (2, 0)
+    assert (tiers["gold"], tiers["silver"], tiers["platinum"]) == (1, 1, 0)
+
+
+def test_renaming_a_region_or_tier_changes_its_name_only_and_is_audited(session):
+    org = make_org(session, "Acme", "APAC", "gold")
+
+    reference.rename_region(session, SYSTEM, SYSTEM_ACTOR, "apac", "Asia Pacific and Japan")
+    reference.rename_tier(session, SYSTEM, SYSTEM_ACTOR, "gold", "Gold Plus")
+
+    assert {r.code: r.name for r in reference.regions(session)}["APAC"] == "Asia Pacific and Japan"
+    assert {t.code: (t.name, t.rank) for t in reference.tiers(session)}["gold"] == ("Gold Plus", 30)
+    assert (org.region_code, org.tier_code) == ("APAC", "gold")
+    actions = session.exec(select(AuditEvent.action).where(AuditEvent.action.like("%.renamed"))).all()
+    assert sorted(actions) == ["region.renamed", "tier.renamed"]
+
+
+def test_partners_cannot_list_or_rename_regions_and_tiers(session):
+    admin = make_user(session, "pa@x.example", role=Role.PARTNER_ADMIN, org=make_org(session, "Acme"))
+    principal = principal_of(session, admin)
+    for attempt in (lambda: reference.region_rows(session, principal),
+                    lambda: reference.tier_rows(session, principal),
+                    lambda: reference.rename_region(session, principal, SYSTEM_ACTOR, "APAC", "Mine"),
+                    lambda: reference.rename_tier(session, principal, SYSTEM_ACTOR, "gold", "Mine")):
+        with pytest.raises(NotFound):
+            attempt()
+
+
+def test_built_in_tiers_show_in_the_users_language_and_added_ones_by_their_name(session):
+    reference.add_tier(session, SYSTEM, SYSTEM_ACTOR, "diamond", "Diamond", 50)
+
+    assert reference.tier_label("gold", "Gold", "de") == "Gold"
+    assert reference.tier_label("platinum", "Platinum", "de") == "Platin"
+    assert reference.tier_label("diamond", "Diamond", "de") == "Diamond"
+    assert reference.tier_label("gold", "Gold Plus", "de") == "Gold Plus"  # renamed by an admin

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import available_timezones
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
-from kbportal.models import Region, Tier
+from kbportal.models import Organisation, Region, Tier
 from kbportal.services import access, audit
 from kbportal.services.access import Principal
 from kbportal.services.audit import Actor
@@ -57,3 +58,76 @@ def add_tier(session: Session, principal: Principal, actor: Actor, code: str, na
     session.add(tier)
     audit.record(session, actor, "tier.created", "tier", code, name=name, rank=rank)
     return tier
+
+
+@dataclass(frozen=True)
+class RegionRow:
+    code: str
+    name: str
+    organisations: int  # how many organisations are in it
+
+
+@dataclass(frozen=True)
+class TierRow:
+    code: str
+    name: str
+    rank: int
+    organisations: int
+
+
+def region_rows(session: Session, principal: Principal) -> list[RegionRow]:
+    """Regions with how many organisations use each (admins only)."""
+    if not access.can_manage_orgs(principal):
+        raise NotFound()
+    used = dict(session.exec(select(Organisation.region_code, func.count()).group_by(Organisation.region_code)).all())
+    return [RegionRow(r.code, r.name, int(used.get(r.code, 0))) for r in regions(session)]
+
+
+def tier_rows(session: Session, principal: Principal) -> list[TierRow]:
+    """Tiers from lowest to highest rank with how many organisations hold each (admins only)."""
+    if not access.can_manage_orgs(principal):
+        raise NotFound()
+    used = dict(session.exec(select(Organisation.tier_code, func.count()).group_by(Organisation.tier_code)).all())
+    return [TierRow(t.code, t.name, t.rank, int(used.get(t.code, 0))) for t in tiers(session)]
+
+
+def rename_region(session: Session, principal: Principal, actor: Actor, code: str, name: str) -> Region:
+    """A region's display name (its code, used in rules and by organisations, stays)."""
+    if not access.can_manage_orgs(principal):
+        raise NotFound()
+    region = session.get(Region, (code or "").strip().upper())
+    if region is None:
+        raise NotFound()
+    name = clean_text(name, "name", min_len=2, max_len=80)
+    if name != region.name:
+        audit.record(session, actor, "region.renamed", "region", region.code, before=region.name, after=name)
+        region.name = name
+        session.add(region)
+    return region
+
+
+def rename_tier(session: Session, principal: Principal, actor: Actor, code: str, name: str) -> Tier:
+    """A tier's display name (its code and rank stay: audience rules refer to them)."""
+    if not access.can_manage_orgs(principal):
+        raise NotFound()
+    tier = session.get(Tier, (code or "").strip().lower())
+    if tier is None:
+        raise NotFound()
+    name = clean_text(name, "name", min_len=2, max_len=80)
+    if name != tier.name:
+        audit.record(session, actor, "tier.renamed", "tier", tier.code, before=tier.name, after=name)
+        tier.name = name
+        session.add(tier)
+    return tier
+
+
+def tier_label(code: str, name: str, lang: str) -> str:
+    """How a tier is shown: a built-in tier under its seeded name is translated by the
+    catalogue; a tier added or renamed by an admin shows the admin's name."""
+    from kbportal.i18n import REFERENCE, catalogue
+
+    key = f"tier.{code}"
+    english = catalogue(REFERENCE).get(key)
+    if english and name == english:
+        return catalogue(lang).get(key) or english
+    return name or code

@@ -170,3 +170,28 @@ def test_the_bell_lists_whats_new_for_the_partner_and_opening_it_marks_it_read(p
         expect(other.get_by_test_id("feed-unread")).to_have_count(0)
     finally:
         elsewhere.close()
+
+
+def test_admin_adds_a_tier_and_renames_a_region_on_the_organisations_page(page: Page):
+    login_ok(page, "admin@example.com")
+    page.goto("/admin/orgs")
+    page.get_by_test_id("tier-code").fill("diamond")
+    page.get_by_test_id("tier-name").fill("Diamond")
+    page.get_by_test_id("tier-rank").fill("50")
+    page.get_by_test_id("tier-add").click()
+    expect(page.get_by_test_id("tier-row").filter(has_text="Diamond")).to_be_visible()
+
+    page.get_by_test_id("tier-rank").fill("50")
+    page.get_by_test_id("tier-code").fill("onyx")
+    page.get_by_test_id("tier-name").fill("Onyx")
+    page.get_by_test_id("tier-add").click()
+    expect(page.get_by_role("alert").filter(has_text="50")).to_be_visible()  # that rank is taken: said so
+
+    page.get_by_test_id("region-row").filter(has_text="LATAM").get_by_test_id("region-rename").click()
+    page.get_by_test_id("rename-name").fill("Latin America and the Caribbean")
+    page.get_by_test_id("rename-save").click()
+    expect(page.get_by_test_id("region-row").filter(has_text="Latin America and the Caribbean")).to_be_visible()
+
+    page.get_by_test_id("org-add").click()
+    page.get_by_test_id("org-tier").click()
+    expect(page.get_by_role("option", name="Diamond", exact=True)).to_be_visible()

@@ -8,11 +8,12 @@ from kbportal.ui.components.layout import app_shell, empty_state, field, page_he
 from kbportal.ui.components.table import responsive_list, sort_header
 from kbportal.ui.i18n import tr
 from kbportal.ui.state.admin_orgs import AdminOrgsState as S
+from kbportal.ui.state.admin_reference import AdminReferenceState as R
 from kbportal.ui.state.session import SessionState
 
 
 def _tier_label(code) -> rx.Var:
-    return SessionState.t["tier." + code.to(str)]
+    return SessionState.tier_labels[code.to(str)]
 
 
 def _status_badge(active) -> rx.Component:
@@ -97,6 +98,114 @@ def _dialog() -> rx.Component:
     )
 
 
+def _rename_button(kind: str, row: dict, testid: str) -> rx.Component:
+    return rx.icon_button(rx.icon("pencil", size=14), size="1", variant="ghost", aria_label=tr("reference.rename"),
+                          on_click=R.open_rename(kind, row["code"], row["name"]), data_testid=testid)
+
+
+def _error_line(key: str) -> rx.Component:
+    return rx.cond(R.errors[key] != "", rx.text(R.errors[key], size="1", color=rx.color("red", 11), role="alert"))
+
+
+def _regions_card() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading(tr("reference.regions_title"), size="4"),
+            rx.table.root(
+                rx.table.header(rx.table.row(
+                    rx.table.column_header_cell(tr("reference.code")), rx.table.column_header_cell(tr("orgs.name")),
+                    rx.table.column_header_cell(tr("nav.organisations")), rx.table.column_header_cell(""))),
+                rx.table.body(rx.foreach(R.regions, lambda r: rx.table.row(
+                    rx.table.cell(rx.badge(r["code"], variant="soft")), rx.table.cell(r["name"]),
+                    rx.table.cell(r["organisations"]), rx.table.cell(_rename_button("region", r, "region-rename")),
+                    data_testid="region-row"))),
+                size="1", width="100%",
+            ),
+            rx.hstack(
+                rx.input(placeholder=tr("reference.code"), value=R.new_region_code, on_change=R.set_new_region_code,
+                         max_length=16, width="90px", data_testid="region-code"),
+                rx.input(placeholder=tr("orgs.name"), value=R.new_region_name, on_change=R.set_new_region_name,
+                         max_length=80, flex="1", min_width="0", data_testid="region-name"),
+                rx.button(rx.icon("plus", size=14), tr("reference.add"), on_click=R.add_region, variant="soft",
+                          data_testid="region-add"),
+                width="100%", spacing="2",
+            ),
+            _error_line("region"),
+            spacing="3", width="100%",
+        ),
+        width="100%",
+    )
+
+
+def _tiers_card() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading(tr("reference.tiers_title"), size="4"),
+            rx.text(tr("reference.tiers_help"), size="1", color=rx.color("gray", 10)),
+            rx.table.root(
+                rx.table.header(rx.table.row(
+                    rx.table.column_header_cell(tr("reference.rank")), rx.table.column_header_cell(tr("reference.code")),
+                    rx.table.column_header_cell(tr("orgs.name")),
+                    rx.table.column_header_cell(tr("nav.organisations")), rx.table.column_header_cell(""))),
+                rx.table.body(rx.foreach(R.tiers, lambda t: rx.table.row(
+                    rx.table.cell(t["rank"]), rx.table.cell(rx.code(t["code"])), rx.table.cell(t["label"]),
+                    rx.table.cell(t["organisations"]), rx.table.cell(_rename_button("tier", t, "tier-rename")),
+                    data_testid="tier-row"))),
+                size="1", width="100%",
+            ),
+            rx.hstack(
+                rx.input(placeholder=tr("reference.code"), value=R.new_tier_code, on_change=R.set_new_tier_code,
+                         max_length=16, width="90px", data_testid="tier-code"),
+                rx.input(placeholder=tr("orgs.name"), value=R.new_tier_name, on_change=R.set_new_tier_name,
+                         max_length=80, flex="1", min_width="0", data_testid="tier-name"),
+                rx.input(placeholder=tr("reference.rank"), value=R.new_tier_rank, on_change=R.set_new_tier_rank,
+                         type="number", width="72px", data_testid="tier-rank"),
+                rx.button(rx.icon("plus", size=14), tr("reference.add"), on_click=R.add_tier, variant="soft",
+                          data_testid="tier-add"),
+                width="100%", spacing="2", wrap="wrap",
+            ),
+            _error_line("tier"),
+            spacing="3", width="100%",
+        ),
+        width="100%",
+    )
+
+
+def _rename_dialog() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(tr("reference.rename"), " ", rx.code(R.rename_code)),
+            rx.vstack(
+                field("orgs.name", rx.input(value=R.rename_name, on_change=R.set_rename_name, width="100%",
+                                            max_length=80, data_testid="rename-name"), R.errors["name"]),
+                rx.text(tr("reference.rename_help"), size="1", color=rx.color("gray", 10)),
+                rx.cond(R.form_error != "", rx.callout(R.form_error, icon="triangle-alert", color_scheme="red",
+                                                       width="100%", role="alert")),
+                rx.hstack(
+                    rx.dialog.close(rx.button(tr("common.cancel"), variant="soft", color_scheme="gray")),
+                    rx.button(tr("common.save"), on_click=R.save_rename, data_testid="rename-save"),
+                    justify="end", width="100%", spacing="3",
+                ),
+                spacing="4", width="100%",
+            ),
+            max_width="420px",
+        ),
+        open=R.rename_open,
+        on_open_change=R.set_rename_open,
+    )
+
+
+def _reference_section() -> rx.Component:
+    return rx.vstack(
+        rx.heading(tr("reference.title"), size="5", margin_top="16px"),
+        rx.text(tr("reference.description"), size="2", color=rx.color("gray", 11)),
+        rx.grid(_regions_card(), _tiers_card(), columns=rx.breakpoints(initial="1", lg="2"), spacing="4",
+                width="100%"),
+        _rename_dialog(),
+        spacing="3", width="100%", data_testid="reference-section",
+    )
+
+
 def admin_orgs_page() -> rx.Component:
     return app_shell(
         page_header(
@@ -117,4 +226,5 @@ def admin_orgs_page() -> rx.Component:
                         rx.button(tr("orgs.add"), on_click=S.open_new)),
         ),
         _dialog(),
+        _reference_section(),
     )

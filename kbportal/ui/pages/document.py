@@ -203,7 +203,7 @@ def _access_card(r: dict) -> rx.Component:
     return rx.card(rx.vstack(
         rx.hstack(rx.text(r["name"], weight="bold", size="2"), rx.spacer(), _decision_badge(r["allowed"]),
                   width="100%", align="center"),
-        rx.hstack(rx.badge(r["region"], variant="soft"), rx.text(SessionState.t["tier." + r["tier"].to(str)], size="1"),
+        rx.hstack(rx.badge(r["region"], variant="soft"), rx.text(SessionState.tier_labels[r["tier"].to(str)], size="1"),
                   rx.icon("users", size=12), rx.text(r["users"], size="1"), align="center", spacing="2"),
         rx.text(r["why"], size="1", color=rx.color("gray", 11)),
         spacing="1", width="100%",
@@ -214,7 +214,7 @@ def _access_tab() -> rx.Component:
     row = lambda r: rx.table.row(  # noqa: E731
         rx.table.row_header_cell(r["name"]),
         rx.table.cell(rx.badge(r["region"], variant="soft")),
-        rx.table.cell(SessionState.t["tier." + r["tier"].to(str)]),
+        rx.table.cell(SessionState.tier_labels[r["tier"].to(str)]),
         rx.table.cell(r["users"]),
         rx.table.cell(_decision_badge(r["allowed"])),
         rx.table.cell(rx.text(r["why"], size="1", color=rx.color("gray", 11))),
@@ -320,7 +320,7 @@ def audience_editor(state) -> rx.Component:
             rx.select.trigger(width="100%", data_testid="aud-min-tier"),
             rx.select.content(rx.select.item(tr("audience.any_tier"), value="__any__"),
                               rx.foreach(state.tier_codes, lambda c: rx.select.item(
-                                  SessionState.t["tier." + c], value=c))),
+                                  SessionState.tier_labels[c], value=c))),
             value=state.e_min_tier, on_change=state.set_min_tier)),
         rx.text(tr("audience.orgs"), size="2", weight="medium"),
         rx.text(tr("audience.orgs_help"), size="1", color=rx.color("gray", 11)),

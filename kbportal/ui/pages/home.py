@@ -17,7 +17,7 @@ def _partner_facts() -> rx.Component:
     return rx.grid(
         stat_card("building-2", tr("home.organisation"), SessionState.org_name, "home-org"),
         stat_card("globe", tr("home.region"), SessionState.region, "home-region"),
-        stat_card("award", tr("home.tier"), SessionState.t["tier." + SessionState.tier], "home-tier"),
+        stat_card("award", tr("home.tier"), SessionState.tier_labels[SessionState.tier], "home-tier"),
         columns=rx.breakpoints(initial="1", sm="3"),
         spacing="4",
         width="100%",
@@ -186,7 +186,7 @@ def home_page() -> rx.Component:
             rx.cond(
                 SessionState.org_name != "",
                 rx.text(tr("home.partner_line"), " ", rx.text.strong(SessionState.org_name), " · ",
-                        SessionState.region, " · ", SessionState.t["tier." + SessionState.tier],
+                        SessionState.region, " · ", SessionState.tier_labels[SessionState.tier],
                         color=rx.color("gray", 11), data_testid="greeting-org"),
                 rx.text(tr("home.staff_line"), " ", rx.text.strong(SessionState.t["role." + SessionState.role]),
                         color=rx.color("gray", 11), data_testid="greeting-org"),

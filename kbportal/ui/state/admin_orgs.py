@@ -34,14 +34,24 @@ class AdminOrgsState(TableMixin, FormMixin, SessionState):
         with session_scope() as session:
             principal = self.principal(session)
             found = orgs.list_orgs(session, principal, self.query)
-            self.region_codes = [r.code for r in reference.regions(session)]
-            self.tier_codes = [t.code for t in reference.tiers(session)]
+            self._load_codes(session)
         self.rows = [dict(id=o.id, name=o.name, region=o.region, tier=o.tier, active=o.active, users=o.users)
                      for o in found]
         self.page = min(self.page, self.page_count - 1)
 
+    def _load_codes(self, session) -> None:
+        """The regions and tiers to choose from (an admin may have added one on this page)."""
+        self.region_codes = [r.code for r in reference.regions(session)]
+        self.tier_codes = [t.code for t in reference.tiers(session)]
+        self._load_tier_labels(session)
+
+    def _refresh_codes(self) -> None:
+        with session_scope() as session:
+            self._load_codes(session)
+
     @rx.event
     def open_new(self):
+        self._refresh_codes()
         self.editing_id = 0
         self.f_name, self.f_region, self.f_tier, self.f_active = "", "", "", True
         self.clear_errors()
@@ -52,6 +62,7 @@ class AdminOrgsState(TableMixin, FormMixin, SessionState):
         row = next((r for r in self.rows if r["id"] == org_id), None)
         if row is None:
             return
+        self._refresh_codes()
         self.editing_id = org_id
         self.f_name, self.f_region, self.f_tier, self.f_active = row["name"], row["region"], row["tier"], row["active"]
         self.clear_errors()

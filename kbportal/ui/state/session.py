@@ -14,7 +14,7 @@ from sqlmodel import Session
 from kbportal.db import session_scope
 from kbportal.i18n import LANGUAGES, REFERENCE, best_language, catalogues, format_datetime, translate
 from kbportal.models import Role, User
-from kbportal.services import access, auth, orgs, users
+from kbportal.services import access, auth, orgs, reference, users
 from kbportal.services.access import Principal
 from kbportal.services.audit import Actor
 from kbportal.services.errors import KbError
@@ -37,6 +37,8 @@ class SessionState(rx.State):
     time_zone: str = "UTC"
     page_allowed: bool = False
     checked: bool = False
+    # Tier code -> how it is shown in the UI language (built-in tiers translated, added ones by name).
+    tier_labels: dict[str, str] = {}
 
     # ------------------------------------------------------------------ vars
 
@@ -99,6 +101,11 @@ class SessionState(rx.State):
         self.time_zone = user.time_zone
         if user.ui_language and self.lang != user.ui_language:
             self.lang = user.ui_language
+        self._load_tier_labels(session)
+
+    def _load_tier_labels(self, session: Session) -> None:
+        lang = self.lang or REFERENCE
+        self.tier_labels = {t.code: reference.tier_label(t.code, t.name, lang) for t in reference.tiers(session)}
 
     def _clear_user(self) -> None:
         self.user_id = 0
@@ -137,8 +144,9 @@ class SessionState(rx.State):
         if lang not in LANGUAGES:
             return
         self.lang = lang
-        if self.token:
-            with session_scope() as session:
+        with session_scope() as session:
+            self._load_tier_labels(session)
+            if self.token:
                 user = self.current_user(session)
                 if user is not None:
                     users.set_own_preferences(session, user, ui_language=lang)
