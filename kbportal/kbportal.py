@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from kbportal.api.routes import build_api
+from kbportal.api.upload_limit import UploadSizeLimit
 from kbportal.ui.components.layout import not_found_view
 from kbportal.ui.pages.admin_audit import admin_audit_page
 from kbportal.ui.pages.admin_orgs import admin_orgs_page
@@ -44,7 +45,7 @@ def _not_found_page() -> rx.Component:
 
 
 app = rx.App(
-    api_transformer=build_api(),
+    api_transformer=[build_api(), UploadSizeLimit],
     head_components=[rx.el.meta(name="theme-color", content="#3e63dd")],
 )
 

@@ -120,3 +120,41 @@ def test_a_file_over_the_upload_limit_is_refused_by_the_browser_before_anything_
         EN["upload.too_large"].replace("{max_mb}", str(UPLOAD_LIMIT_MB)))
     expect(page.get_by_test_id("studio-upload").get_by_text("huge.pdf")).to_have_count(0)  # not kept as chosen
     assert sent == []
+
+
+@pytest.mark.parametrize("announced", [True, False], ids=["declared-length", "chunked"])
+def test_the_server_refuses_an_upload_over_the_limit_while_it_arrives(portal, announced):
+    """Any client (not only the studio's drop zone): Reflex's upload endpoint never spools it."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from tests.browser.conftest import UPLOAD_LIMIT_MB
+
+    from kbportal.ui.state.studio import StudioState
+
+    handler = f"{StudioState.get_full_name()}.create"  # a real upload handler: the endpoint reads the body
+    target = urlsplit(portal)
+    size = (UPLOAD_LIMIT_MB + 2) * 1024 * 1024
+    length = f"Content-Length: {size}" if announced else "Transfer-Encoding: chunked"
+    head = (f"POST /_upload HTTP/1.1\r\nHost: {target.netloc}\r\nContent-Type: multipart/form-data; boundary=x\r\n"
+            f"Accept-Language: id\r\nreflex-client-token: {'t' * 36}\r\nreflex-event-handler: {handler}\r\n"
+            f"{length}\r\n\r\n").encode()
+    part_head = b'--x\r\nContent-Disposition: form-data; name="files"; filename="big.pdf"\r\n' \
+        b"Content-Type: application/pdf\r\n\r\n"
+    chunk = b"0" * (256 * 1024)
+    with socket.create_connection((target.hostname, target.port), timeout=30) as conn:
+        conn.sendall(head)
+        try:
+            for n in range(0 if announced else size // len(chunk)):  # declared: the headers alone get the answer
+                data = (part_head if n == 0 else b"") + chunk
+                conn.sendall(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # refused while sending: the answer is already there
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            part = conn.recv(65536)
+            if not part:
+                break
+            answer += part
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert f"{UPLOAD_LIMIT_MB} MB".encode() in answer
