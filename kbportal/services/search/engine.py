@@ -35,6 +35,9 @@ documents, and index-wide sets are composed per searcher generation):
 Writes: ``apply`` commits once per call; batches under ``MERGE_BATCH`` entries
 skip segment merging (visible in ~10 ms), ``compact()`` merges the small
 segments when the indexer is idle, larger batches merge in size tiers.
+``rebuild`` writes the whole index as one segment. Every writer collects its
+postings per term (``speedups.TermPool``) and merges read segments mmapped;
+``speedups`` says why and what stays the same (every byte of a segment).
 
 One searcher per process, refreshed when the index changed (a directory
 listing per search); one lock serialises searches (Python runs one thread at a

@@ -6,8 +6,8 @@ byte Whoosh writes or any answer it gives. Applied once, on import of ``engine``
   IDs, keywords, the existence and positions fields). Whoosh asks for the field
   length of every posting it writes (``FieldWriter.add_postings``) and when it
   merges segments (``write_per_doc``), so each of those postings cost a
-  ``file_exists`` (a path join and an ``os.stat``): about a quarter of the time
-  of writing a segment. A segment's files never change once written, so the
+  ``file_exists`` (a path join and an ``os.stat``; in profiles about a quarter
+  of writing a segment). A segment's files never change once written, so the
   negative answer is cached like the positive one.
 * ``TermPool`` replaces the writer's ``PostingPool`` (``use_term_pool``). Whoosh
   collects every posting of a segment as a ``(field, term, docnum, weight,
