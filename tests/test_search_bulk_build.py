@@ -181,3 +181,75 @@ def test_a_bulk_rebuild_matches_what_an_incremental_index_matches(tmp_path):
             for way, rows in answers.items()}
     assert sets["incremental"] == sets["bulk"]
     assert sets["batched"] == sets["bulk"]
+
+
+# --------------------------------------------------------------------------- rebuilds read the database in batches
+
+
+def test_documents_loaded_in_a_batch_give_the_same_entries_as_one_by_one(db):
+    from sqlmodel import Session
+
+    from kbportal.models import Document, DocumentTag, DocumentVariant, DocumentVersion
+    from kbportal.services import indexing
+
+    rng = random.Random(5)
+    with Session(db) as s:
+        audiences = [access.save_audience(s, AudienceRule(regions=frozenset({"EMEA"}), min_tier="gold")),
+                     access.save_audience(s, AudienceRule(all_regions=True)), None]
+        ids = []
+        for i in range(40):
+            status = rng.choice(("published", "published", "published", "draft", "archived"))
+            d = Document(title=f"Doc {i}", description=f"about {i}", status=status, doc_type="guide",
+                         product=rng.choice(("Alpha", "")), source_language=rng.choice(("en", "de", "pt-BR", "xx")),
+                         audience_id=rng.choice(audiences),
+                         expires_at=NOW + timedelta(days=9) if i % 7 == 0 else None,
+                         published_at=NOW - timedelta(days=i) if i % 5 else None)
+            s.add(d)
+            s.flush()
+            v = DocumentVersion(document_id=d.id, number=1, filename="a.txt", storage_key="k",
+                                storage_version_id="", sha256="0" * 64, size=1, mime_type="text/plain",
+                                text=" ".join(rng.choice(WORDS) for _ in range(20)))
+            s.add(v)
+            s.flush()
+            d.published_version_id = v.id if i % 9 else (None if i % 2 else 10_000 + i)  # none / missing row
+            for tag in rng.sample(("zeta", "alpha", "mid", "beta"), rng.randint(0, 3)):
+                s.add(DocumentTag(document_id=d.id, tag=tag))
+            for lang in rng.sample(("fr", "de", "ja", "en", "xx"), rng.randint(0, 3)):
+                s.add(DocumentVariant(document_id=d.id, source_version_id=v.id, source_number=1, language=lang,
+                                      state=rng.choice(("ready", "ready", "processing")), title=f"T {lang}",
+                                      description="", text=f"{lang} text {i}"))
+            ids.append(d.id)
+        s.commit()
+        ids += [99_999]  # no such document
+    with Session(db) as s:
+        one_by_one = [indexing.document_entries(s, i) for i in ids]
+    with Session(db) as s:
+        batched = indexing.document_entries_many(s, ids)
+    assert sum(1 for e in one_by_one if e) > 15 and sum(len(e) for e in one_by_one) > sum(1 for e in one_by_one if e)
+    assert batched == one_by_one
+
+
+def test_a_rebuild_from_the_database_indexes_every_published_document(db):
+    from sqlmodel import Session
+
+    from kbportal.models import Document, DocumentVersion
+    from kbportal.services import indexing
+
+    with Session(db) as s:
+        for i in range(indexing.BATCH + 7):  # more than one batch
+            d = Document(title=f"Doc {i}", status="published" if i % 10 else "draft", doc_type="guide")
+            s.add(d)
+            s.flush()
+            v = DocumentVersion(document_id=d.id, number=1, filename="a.txt", storage_key="k", storage_version_id="",
+                                sha256="0" * 64, size=1, mime_type="text/plain", text=f"word{i} common")
+            s.add(v)
+            s.flush()
+            d.published_version_id = v.id
+        s.commit()
+    published = sum(1 for i in range(indexing.BATCH + 7) if i % 10)
+    assert indexing.rebuild() == published
+    index = indexing.get_index()
+    result = index.search(SearchQuery(text="common", page_size=100), STAFF)
+    assert result.total == published
+    assert index.search(SearchQuery(text="word3"), STAFF).total == 1
+    assert index.search(SearchQuery(text="word10"), STAFF).total == 0  # a draft
