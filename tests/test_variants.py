@@ -717,6 +717,20 @@ def test_the_library_card_carries_the_title_of_a_ready_translation_into_the_read
     assert cards("fr")[doc_id].local_title == "" and cards("")[doc_id].local_title == ""
 
 
+def test_the_library_filter_finds_a_document_by_its_translated_title(world, session, tmp_path):
+    doc_id = pdf_doc(world, tmp_path)
+    pdf_doc(world, tmp_path, title="The dog guide")
+    request(world, world.marketing, doc_id)
+
+    def found(query: str, language: str) -> list[int]:
+        return [card.id for card in repository.list_documents(session, who(session, world.ana)[0], repository.DocumentFilters(
+            query=query, reader_language=language)).items]
+
+    assert found("anleitung", "de") == [doc_id]  # "Die partner anleitung"
+    assert found("anleitung", "fr") == []
+    assert found("partner guide", "de") == [doc_id]  # the original title still matches
+
+
 def test_a_partner_cannot_list_segments(world, session, tmp_path):
     doc_id = pdf_doc(world, tmp_path)
     ref = request(world, world.marketing, doc_id)

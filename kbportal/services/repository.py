@@ -824,9 +824,16 @@ def _conditions(principal: Principal, filters: DocumentFilters, now: datetime, s
         tags = aliased(DocumentTag)
         tag_hit = exists().where(tags.document_id == Document.id,
                                  func.lower(tags.tag).contains(query, autoescape=True)).correlate(Document)
-        conds.append(or_(func.lower(Document.title).contains(query, autoescape=True),
-                         func.lower(Document.description).contains(query, autoescape=True),
-                         func.lower(Document.product).contains(query, autoescape=True), tag_hit))
+        matches = [func.lower(Document.title).contains(query, autoescape=True),
+                   func.lower(Document.description).contains(query, autoescape=True),
+                   func.lower(Document.product).contains(query, autoescape=True), tag_hit]
+        if filters.reader_language:  # the title the reader sees on the card (a translation) matches too
+            variant = aliased(DocumentVariant)
+            matches.append(exists().where(
+                variant.document_id == Document.id, variant.language == filters.reader_language,
+                variant.state == VariantState.READY.value,
+                func.lower(variant.title).contains(query, autoescape=True)).correlate(Document))
+        conds.append(or_(*matches))
     if filters.doc_type and skip != "doc_type":
         conds.append(Document.doc_type == filters.doc_type)
     if filters.product and skip != "product":
