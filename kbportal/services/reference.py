@@ -91,34 +91,25 @@ def tier_rows(session: Session, principal: Principal) -> list[TierRow]:
     return [TierRow(t.code, t.name, t.rank, int(used.get(t.code, 0))) for t in tiers(session)]
 
 
-def rename_region(session: Session, principal: Principal, actor: Actor, code: str, name: str) -> Region:
-    """A region's display name (its code, used in rules and by organisations, stays)."""
-    if not access.can_manage_orgs(principal):
-        raise NotFound()
-    region = session.get(Region, (code or "").strip().upper())
-    if region is None:
+def _rename(session: Session, principal: Principal, actor: Actor, row: Region | Tier | None, kind: str,
+            name: str) -> Region | Tier:
+    """Change the display name only: codes (and tier ranks) stay, audience rules refer to them."""
+    if not access.can_manage_orgs(principal) or row is None:
         raise NotFound()
     name = clean_text(name, "name", min_len=2, max_len=80)
-    if name != region.name:
-        audit.record(session, actor, "region.renamed", "region", region.code, before=region.name, after=name)
-        region.name = name
-        session.add(region)
-    return region
+    if name != row.name:
+        audit.record(session, actor, f"{kind}.renamed", kind, row.code, before=row.name, after=name)
+        row.name = name
+        session.add(row)
+    return row
+
+
+def rename_region(session: Session, principal: Principal, actor: Actor, code: str, name: str) -> Region:
+    return _rename(session, principal, actor, session.get(Region, (code or "").strip().upper()), "region", name)
 
 
 def rename_tier(session: Session, principal: Principal, actor: Actor, code: str, name: str) -> Tier:
-    """A tier's display name (its code and rank stay: audience rules refer to them)."""
-    if not access.can_manage_orgs(principal):
-        raise NotFound()
-    tier = session.get(Tier, (code or "").strip().lower())
-    if tier is None:
-        raise NotFound()
-    name = clean_text(name, "name", min_len=2, max_len=80)
-    if name != tier.name:
-        audit.record(session, actor, "tier.renamed", "tier", tier.code, before=tier.name, after=name)
-        tier.name = name
-        session.add(tier)
-    return tier
+    return _rename(session, principal, actor, session.get(Tier, (code or "").strip().lower()), "tier", name)
 
 
 def tier_label(code: str, name: str, lang: str) -> str:
