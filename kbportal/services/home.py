@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, func, select
 
@@ -85,9 +85,11 @@ def usage(session: Session, now: datetime, days: int = 14) -> Usage:
     downloads = [AuditEvent.action == "document.downloaded"]
     start, day_list = _day_buckets(now, days)
     per_day = {day: 0 for day in day_list}
-    for at in session.exec(select(AuditEvent.at).where(*downloads, AuditEvent.at >= start)):
-        if at.date() in per_day:
-            per_day[at.date()] += 1
+    day = func.date(AuditEvent.at)  # counted in the database: downloads are the busiest audit rows
+    for value, n in session.exec(select(day, func.count()).where(*downloads, AuditEvent.at >= start).group_by(day)):
+        key = date.fromisoformat(str(value)[:10])
+        if key in per_day:
+            per_day[key] += int(n)
     month = now - timedelta(days=30)
     top = session.exec(
         select(AuditEvent.target_id, func.count().label("n")).where(*downloads, AuditEvent.at >= month)

@@ -6,7 +6,7 @@ the library's own access-checked queries: nobody is told about a document they m
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlmodel import Session
 
@@ -29,11 +29,9 @@ def _since(user: User, now: datetime) -> datetime:
     """Unread = published after this moment: the last look, at most WINDOW_DAYS ago."""
     window = now - timedelta(days=WINDOW_DAYS)
     seen = user.feed_seen_at
-    if seen is not None and seen.tzinfo is None:
-        from datetime import timezone
-
-        seen = seen.replace(tzinfo=timezone.utc)
-    return max(seen, window) if seen is not None else window
+    if seen is None:
+        return window
+    return max(seen if seen.tzinfo else seen.replace(tzinfo=timezone.utc), window)
 
 
 def unread_count(session: Session, principal: Principal, user: User) -> int:

@@ -916,6 +916,16 @@ def _translated_titles(session: Session, ids: list[int], language: str) -> dict[
             for doc_id, title, lang, kind, stale in rows}
 
 
+def _cards(session: Session, rows: list, now: datetime, reader_language: str) -> list[DocumentCard]:
+    """Cards for listed ``(document, version)`` rows: tags, publication history and the
+    reader's translated titles fetched once for the whole list."""
+    ids = [doc.id for doc, _ in rows]
+    tags, history = _tags_of(session, ids), _publish_history(session, ids)
+    local = _translated_titles(session, ids, reader_language)
+    return [DocumentCard(**_card_fields(doc, version, tags[doc.id], history.get(doc.id), now), **local.get(doc.id, {}))
+            for doc, version in rows]
+
+
 def list_documents(session: Session, principal: Principal, filters: DocumentFilters | None = None) -> DocumentPage:
     """One page of the documents the principal may see, with totals and facet counts
     (all computed over the visible set only)."""
@@ -934,13 +944,7 @@ def list_documents(session: Session, principal: Principal, filters: DocumentFilt
         .offset(page * page_size)
         .limit(page_size)
     )
-    rows = list(session.exec(stmt))
-    ids = [doc.id for doc, _ in rows]
-    tags = _tags_of(session, ids)
-    history = _publish_history(session, ids)
-    local = _translated_titles(session, ids, filters.reader_language)
-    items = [DocumentCard(**_card_fields(doc, version, tags[doc.id], history.get(doc.id), now),
-                          **local.get(doc.id, {})) for doc, version in rows]
+    items = _cards(session, list(session.exec(stmt)), now, filters.reader_language)
 
     facets: dict[str, list[tuple[str, int]]] = {}
     for name, column in (("doc_type", Document.doc_type), ("product", Document.product),
@@ -968,11 +972,7 @@ def recently_published(session: Session, principal: Principal, *, since: datetim
         select(Document, DocumentVersion)
         .outerjoin(DocumentVersion, col(DocumentVersion.id) == Document.published_version_id)
         .where(*conds).order_by(*_order("published")).limit(max(1, min(int(limit), 100)))))
-    ids = [doc.id for doc, _ in rows]
-    tags, history = _tags_of(session, ids), _publish_history(session, ids)
-    local = _translated_titles(session, ids, reader_language)
-    return [DocumentCard(**_card_fields(doc, version, tags[doc.id], history.get(doc.id), now), **local.get(doc.id, {}))
-            for doc, version in rows]
+    return _cards(session, rows, now, reader_language)
 
 
 def count_published_since(session: Session, principal: Principal, since: datetime) -> int:
